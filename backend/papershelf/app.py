@@ -1,0 +1,134 @@
+"""The Flask application factory: wires the library, the security rules and the blueprints.
+
+Every request passes :func:`_guard` first (host, origin, content type, token), and every
+error leaves as JSON with a 4xx status naming the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, jsonify, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+
+from . import APP_NAME, security
+from .library import Conflict, Library, NotFound
+from .records import ValidationError
+from .storage import StorageError
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+# Calls that work before pairing: how else would a client find us and ask to pair?
+OPEN_ENDPOINTS = {"api.ping", "api.pair_request", "api.pair_poll"}
+
+
+@dataclass
+class AppState:
+    """What the request handlers share; reached as ``current_app.extensions['papershelf']``."""
+    library: Library
+    secrets: security.Secrets
+    pairing: security.Pairing
+    port: int
+    data_dir: Path
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def create_app(library: Library, data_dir: Path, port: int) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    secrets_store = security.Secrets(data_dir)
+    app.extensions[APP_NAME] = AppState(library=library, secrets=secrets_store,
+                                        pairing=security.Pairing(secrets_store), port=port,
+                                        data_dir=Path(data_dir))
+
+    # Browser extensions get CORS answers (Firefox asks for them); web pages never do.
+    CORS(app, resources={r"/api/*": {"origins": [security.EXTENSION_ORIGIN.pattern]}},
+         allow_headers=["Authorization", "Content-Type"], supports_credentials=False,
+         max_age=600)
+
+    from .api import api
+    from .web import web
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    app.before_request(_guard)
+    app.after_request(_no_store)
+    _register_errors(app)
+    return app
+
+
+def error(status: int, message: str, field_name: str | None = None):
+    response = jsonify({"error": message, "field": field_name})
+    response.status_code = status
+    return response
+
+
+def _guard():
+    state: AppState = current_app.extensions[APP_NAME]
+    problem = security.host_problem(request.host, state.port)
+    if problem:
+        return error(403, problem)
+    problem = security.origin_problem(request.headers.get("Origin"), state.port)
+    if problem:
+        return error(403, problem)
+    if request.method == "OPTIONS":
+        return None  # CORS preflight from an extension; flask-cors answers it
+    is_api = request.path.startswith("/api/")
+    if is_api and request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length:
+        if request.mimetype != "application/json":
+            return error(415, "the body must be JSON (Content-Type: application/json)")
+    if not is_api or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    token = security.bearer_token(request.headers.get("Authorization"))
+    if token is not None:
+        client = state.secrets.client_for(token)
+        if client is None:
+            return error(401, "the token is not valid: pair the extension again")
+        state.secrets.seen(client)
+        return None
+    if state.secrets.is_session(request.cookies.get(security.SESSION_COOKIE, "")):
+        return None
+    if request.endpoint is None:
+        return None  # unknown path: let it be a 404
+    return error(401, "a token is required: pair this client with Papershelf first")
+
+
+def _no_store(response):
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError):
+        return error(400, exc.message if not exc.field else f"{exc.field} {exc.message}", exc.field)
+
+    @app.errorhandler(NotFound)
+    def _missing(exc: NotFound):
+        return error(404, str(exc))
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict):
+        return error(409, str(exc))
+
+    @app.errorhandler(StorageError)
+    def _storage(exc: StorageError):
+        # The library did not change; the user has to free space or fix permissions.
+        return error(507, f"the library could not be written: {exc}")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        messages = {413: f"the body is too large (at most {MAX_BODY_BYTES // (1024 * 1024)} MiB)",
+                    404: "no such address", 405: f"{request.method} is not allowed here"}
+        return error(exc.code or 400, messages.get(exc.code, exc.description))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # pragma: no cover - a bug; logged, answered as JSON
+        app.logger.exception("unexpected error")
+        return error(500, "internal error; the library was not changed by this request")

@@ -1,0 +1,292 @@
+"""Deciding whether two records are the same paper.
+
+Owns title normalisation, the fuzzy comparison (rapidfuzz) and an in-memory candidate
+index, so that checking a new record costs a handful of comparisons rather than a scan of
+the whole library. The library service feeds the index; nothing here touches storage.
+
+The rules, most certain first:
+* the same arXiv id (version ignored) is the same paper (the library checks this itself);
+* two *different* arXiv ids are never merged automatically, at most flagged;
+* otherwise titles are normalised (case, accents, punctuation, LaTeX, HTML entities and
+  British/US spelling folded) and compared with a token-order-insensitive score;
+* numbers that tell papers of a series apart ("Part I" / "Part II", "v2", "3D" / "4D") must
+  agree, or the records are different papers;
+* the year and the authors' surnames, where both records know them, must agree for an
+  automatic merge; a high score without that support is only flagged for review;
+* short, generic titles ("A Survey") are never merged automatically.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+SAME = "same"
+MAYBE = "maybe"
+
+MERGE_SCORE = 95.0
+FLAG_SCORE = 88.0
+CANDIDATE_TOKENS = 4
+MAX_POSTING = 5000
+
+STOPWORDS = frozenset(
+    "a an the of for and or in on to with via by from at as is are be we our its it "
+    "using towards toward into through than that this these their".split())
+
+_BRITISH = {
+    "colour": "color", "behaviour": "behavior", "neighbour": "neighbor", "favour": "favor",
+    "labour": "labor", "flavour": "flavor", "honour": "honor", "rumour": "rumor",
+    "centre": "center", "metre": "meter", "litre": "liter", "fibre": "fiber",
+    "defence": "defense", "licence": "license", "analyse": "analyze", "catalogue": "catalog",
+    "dialogue": "dialog", "programme": "program", "grey": "gray", "towards": "toward",
+    "modelling": "modeling", "modelled": "modeled", "labelling": "labeling",
+    "labelled": "labeled", "travelling": "traveling", "signalling": "signaling",
+    "cancelled": "canceled", "analysing": "analyzing", "analysed": "analyzed",
+    "catalyse": "catalyze", "paralyse": "paralyze", "fuelled": "fueled", "tunnelling": "tunneling",
+}
+_ISE = re.compile(r"\b(\w{3,}?)is(e|es|ed|ing|er|ers|ation|ations|ational)\b")
+_ISE_KEEP = frozenset({"prom", "advert", "exerc", "superv", "comprom", "surpr", "rev",
+                       "dev", "adv", "prec", "conc", "wh", "otherw", "cl", "no", "rai",
+                       "pra", "wi", "poi", "cru", "premi", "expert", "franch", "merchand",
+                       "enterpr", "improv", "televi", "circumc", "disgu", "exc", "incl",
+                       "ar", "po", "requ", "dispr", "vi"})
+
+_ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+_VERSION = re.compile(r"^v\d+$")
+_LATEX_HINT = re.compile(r"[\\$]")
+
+
+def _fold_accents(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe") \
+        .replace("ł", "l").replace("đ", "d").replace("ı", "i")
+
+
+@lru_cache(maxsize=1)
+def _latex_converter():
+    from pylatexenc.latex2text import LatexNodes2Text
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+
+
+def latex_to_text(text: str) -> str:
+    """LaTeX markup (``\\'e``, ``{BERT}``, ``$O(n)$``) as plain text; the input if not LaTeX."""
+    if not _LATEX_HINT.search(text) and "{" not in text:
+        return text
+    try:
+        return _latex_converter().latex_to_text(text)
+    except Exception:  # noqa: BLE001 - malformed LaTeX: compare the raw text instead
+        return text.replace("{", "").replace("}", "")
+
+
+def _americanise(word: str) -> str:
+    if word in _BRITISH:
+        return _BRITISH[word]
+    match = _ISE.fullmatch(word)
+    if match and match.group(1) not in _ISE_KEEP and not match.group(1).endswith(("w", "pr")):
+        return f"{match.group(1)}iz{match.group(2)}"
+    return word
+
+
+@lru_cache(maxsize=65536)
+def normalize_title(title: str) -> str:
+    """A title folded for comparison: ``"Modélisation of {BERT}: Part II"`` →
+    ``"modelization of bert part ii"``."""
+    text = html.unescape(title or "")
+    text = latex_to_text(text)
+    text = _fold_accents(text).casefold()
+    text = re.sub(r"[^\w\s]|_", " ", text)
+    return " ".join(_americanise(w) for w in text.split())
+
+
+def content_tokens(normalized: str) -> list[str]:
+    return [t for t in normalized.split() if t not in STOPWORDS]
+
+
+def distinguishing_tokens(normalized: str) -> frozenset[str]:
+    """Tokens that set papers of one series apart: numbers, versions, roman numerals."""
+    words = normalized.split()
+    out = set()
+    for i, word in enumerate(words):
+        if any(ch.isdigit() for ch in word) or _VERSION.match(word):
+            out.add(word)
+        elif _ROMAN.match(word) and word not in ("i", "c", "l", "v", "x") or (
+                word in ("i", "v", "x") and i > 0 and words[i - 1] in ("part", "vol", "volume")):
+            out.add(word)
+    return frozenset(out)
+
+
+def surname(name: str) -> str:
+    """The folded family name of ``"Jane Doe"``, ``"Doe, Jane"`` or ``"J. Doe Jr."``."""
+    name = _fold_accents(html.unescape(latex_to_text(name or ""))).casefold()
+    if "," in name:
+        name = name.split(",", 1)[0]
+    else:
+        parts = [p for p in re.split(r"\s+", name.strip()) if p]
+        while len(parts) > 1 and parts[-1].strip(".") in ("jr", "sr", "ii", "iii", "iv"):
+            parts.pop()
+        name = parts[-1] if parts else ""
+    return re.sub(r"[^\w]", "", name)
+
+
+def year_of(record: dict) -> int | None:
+    if record.get("year"):
+        return int(record["year"])
+    published = record.get("published")
+    if published and len(published) >= 4 and published[:4].isdigit():
+        return int(published[:4])
+    return None
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the comparison needs of one record, computed once."""
+    title: str
+    tokens: frozenset[str]
+    numbers: frozenset[str]
+    year: int | None
+    surnames: frozenset[str]
+    arxiv_id: str | None
+
+    @classmethod
+    def of(cls, record: dict) -> "Fingerprint":
+        norm = normalize_title(record.get("title") or "")
+        return cls(
+            title=norm,
+            tokens=frozenset(content_tokens(norm)),
+            numbers=distinguishing_tokens(norm),
+            year=year_of(record),
+            surnames=frozenset(s for s in (surname(a) for a in record.get("authors") or []) if s),
+            arxiv_id=record.get("arxiv_id") or None,
+        )
+
+
+@dataclass
+class Verdict:
+    kind: str | None  # SAME, MAYBE or None
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+
+def compare(a: Fingerprint, b: Fingerprint) -> Verdict:
+    """Whether two records are the same paper, might be, or are not."""
+    if a.arxiv_id and a.arxiv_id == b.arxiv_id:
+        return Verdict(SAME, 100.0, ["same arXiv id"])
+    if not a.title or not b.title:
+        return Verdict(None, 0.0)
+    score = fuzz.token_sort_ratio(a.title, b.title)
+    reasons = [f"titles {score:.0f}% alike"]
+    if score < FLAG_SCORE:
+        return Verdict(None, score, reasons)
+    if a.numbers != b.numbers:
+        return Verdict(None, score, reasons + ["different numbers in the titles"])
+
+    year_support = year_conflict = False
+    if a.year and b.year:
+        if abs(a.year - b.year) <= 1:
+            year_support = True
+            reasons.append("same year" if a.year == b.year else "years one apart")
+        else:
+            year_conflict = True
+            reasons.append(f"years differ ({a.year} / {b.year})")
+    author_support = author_conflict = False
+    if a.surnames and b.surnames:
+        shared = len(a.surnames & b.surnames)
+        if shared / min(len(a.surnames), len(b.surnames)) >= 0.5:
+            author_support = True
+            reasons.append(f"{shared} author surname(s) shared")
+        elif shared == 0:
+            author_conflict = True
+            reasons.append("no author in common")
+    generic = len(a.tokens) < 4 or len(b.tokens) < 4
+    if generic:
+        reasons.append("short, generic title")
+
+    if author_conflict:
+        # Same title, different people: usually a different paper. Only a long title
+        # matching exactly is worth a look.
+        if score == 100 and not generic:
+            return Verdict(MAYBE, score, reasons)
+        return Verdict(None, score, reasons)
+    if a.arxiv_id and b.arxiv_id:
+        reasons.append("different arXiv ids")
+        return Verdict(MAYBE if score >= MERGE_SCORE and not year_conflict else None, score, reasons)
+    if year_conflict:
+        return Verdict(MAYBE if score >= MERGE_SCORE else None, score, reasons)
+    if score >= MERGE_SCORE and not generic and (author_support or year_support):
+        return Verdict(SAME, score, reasons)
+    if generic and score < 100:
+        return Verdict(None, score, reasons)
+    return Verdict(MAYBE, score, reasons)
+
+
+class DedupeIndex:
+    """Fingerprints of every paper in the library, with a token index for candidates."""
+
+    def __init__(self):
+        self._prints: dict[int, Fingerprint] = {}
+        self._postings: dict[str, set[int]] = defaultdict(set)
+        self._exact: dict[str, set[int]] = defaultdict(set)
+
+    def __len__(self):
+        return len(self._prints)
+
+    def add(self, doc_id: int, record: dict) -> None:
+        self.remove(doc_id)
+        fp = Fingerprint.of(record)
+        self._prints[doc_id] = fp
+        for token in fp.tokens:
+            self._postings[token].add(doc_id)
+        self._exact[fp.title].add(doc_id)
+
+    def remove(self, doc_id: int) -> None:
+        fp = self._prints.pop(doc_id, None)
+        if fp is None:
+            return
+        for token in fp.tokens:
+            posting = self._postings.get(token)
+            if posting is not None:
+                posting.discard(doc_id)
+                if not posting:
+                    del self._postings[token]
+        exact = self._exact.get(fp.title)
+        if exact is not None:
+            exact.discard(doc_id)
+            if not exact:
+                del self._exact[fp.title]
+
+    def fingerprint(self, doc_id: int) -> Fingerprint | None:
+        return self._prints.get(doc_id)
+
+    def candidates(self, fp: Fingerprint) -> set[int]:
+        """Papers that share the exact title or one of its rarest words."""
+        found = set(self._exact.get(fp.title, ()))
+        ranked = sorted((len(self._postings.get(t, ())), t) for t in fp.tokens)
+        taken = 0
+        for size, token in ranked:
+            if size == 0:
+                continue
+            if size > MAX_POSTING or taken >= CANDIDATE_TOKENS:
+                break
+            found |= self._postings[token]
+            taken += 1
+        return found
+
+    def matches(self, record: dict, exclude: set[int] | frozenset = frozenset()) -> list[tuple[int, Verdict]]:
+        """Library papers that are (SAME) or may be (MAYBE) the record, best first."""
+        fp = Fingerprint.of(record)
+        out = []
+        for doc_id in self.candidates(fp):
+            if doc_id in exclude:
+                continue
+            verdict = compare(fp, self._prints[doc_id])
+            if verdict.kind:
+                out.append((doc_id, verdict))
+        out.sort(key=lambda item: (item[1].kind != SAME, -item[1].score, item[0]))
+        return out

@@ -1,0 +1,831 @@
+"""The library service: everything a user can do with their papers, and nothing of HTTP.
+
+Owns the meaning of the data: saving cards (merging a paper seen again, flagging possible
+duplicates), editing, the trash, tags, merging duplicates, undo. It keeps in-memory
+indexes (arXiv id, duplicate candidates, search, tag counts) next to the stored documents
+and changes both under one lock, so every operation sees a consistent library. Every
+operation that changes several documents is one storage transaction: all or nothing.
+
+Input is expected to be cleaned by :mod:`papershelf.records` already.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from tinydb.table import Document
+
+from . import citekeys, dedupe, records
+from . import tags as tagmod
+from .search import SearchIndex
+from .storage import LibraryDB
+
+PAPERS = "papers"
+FLAGS = "duplicate_flags"
+NOT_DUPLICATES = "not_duplicates"
+UNDO = "undo"
+MAX_SIGHTINGS = 100
+MAX_UNDO = 200
+SORTS = ("added", "published", "upvotes", "title", "updated", "relevance")
+
+# Capture may refresh these; it never overwrites a field the user corrected by hand.
+CAPTURE_REFRESHED = ("upvotes", "comments", "github_stars")
+USER_DEFAULTS = {"tags": [], "notes": "", "read": False, "starred": False}
+
+
+class NotFound(LookupError):
+    """No paper (or undo record) with that id."""
+
+
+class Conflict(Exception):
+    """The operation no longer applies (e.g. undo after the papers changed again)."""
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def hf_url(arxiv_id: str | None) -> str | None:
+    return f"https://huggingface.co/papers/{arxiv_id}" if arxiv_id else None
+
+
+def _copy(value):
+    return json.loads(json.dumps(value))
+
+
+class Library:
+    """One user's library in one data directory. Thread-safe."""
+
+    def __init__(self, directory: str | Path, *, durable: bool = True, **storage_options):
+        self.directory = Path(directory)
+        self.db = LibraryDB(self.directory, durable=durable, **storage_options)
+        self.papers = self.db.table(PAPERS)
+        self.flags = self.db.table(FLAGS)
+        self.not_duplicates = self.db.table(NOT_DUPLICATES)
+        self.undo_log = self.db.table(UNDO)
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+        self._rebuild_indexes()
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.db.storage.warnings)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.storage.close()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (outside the lock) after every committed change."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a listener never breaks a save
+                pass
+
+    # ------------------------------------------------------------------ indexes
+    def _rebuild_indexes(self) -> None:
+        self._by_arxiv: dict[str, int] = {}
+        self._by_key: dict[str, int] = {}
+        self._dedupe = dedupe.DedupeIndex()
+        self._search = SearchIndex()
+        self._tag_counts: Counter[str] = Counter()   # identity -> live papers
+        self._tag_spelling: dict[str, str] = {}     # identity -> preferred spelling
+        self._docs: dict[int, dict] = {}
+        for doc in self.papers:
+            self._index(doc.doc_id, dict(doc))
+
+    def _index(self, doc_id: int, doc: dict | None) -> None:
+        """Bring every index in line with the stored document (None: it is gone)."""
+        old = self._docs.pop(doc_id, None)
+        if old is not None:
+            if old.get("arxiv_id") and self._by_arxiv.get(old["arxiv_id"]) == doc_id:
+                del self._by_arxiv[old["arxiv_id"]]
+            for key in [old.get("citation_key"), *old.get("key_aliases", [])]:
+                if key and self._by_key.get(key.casefold()) == doc_id:
+                    del self._by_key[key.casefold()]
+            if not old.get("deleted_at"):
+                for tag in old.get("tags", []):
+                    ident = tagmod.identity(tag)
+                    self._tag_counts[ident] -= 1
+                    if self._tag_counts[ident] <= 0:
+                        del self._tag_counts[ident]
+            self._dedupe.remove(doc_id)
+            self._search.remove(doc_id)
+        if doc is None:
+            return
+        self._docs[doc_id] = doc
+        if doc.get("arxiv_id"):
+            self._by_arxiv[doc["arxiv_id"]] = doc_id
+        for key in [doc.get("citation_key"), *doc.get("key_aliases", [])]:
+            if key:
+                self._by_key[key.casefold()] = doc_id
+        if not doc.get("deleted_at"):
+            for tag in doc.get("tags", []):
+                ident = tagmod.identity(tag)
+                self._tag_counts[ident] += 1
+                self._tag_spelling.setdefault(ident, tag)
+            self._dedupe.add(doc_id, doc)
+        self._search.add(doc_id, doc)
+
+    def _stored(self, doc_id: int) -> dict:
+        doc = self._docs.get(doc_id)
+        if doc is None:
+            raise NotFound(f"no paper with id {doc_id}")
+        return doc
+
+    def _put(self, doc_id: int | None, doc: dict, touched: list[int]) -> int:
+        """Store a whole document (insert when doc_id is None); index it after commit."""
+        doc = _copy(doc)
+        if doc_id is None:
+            doc_id = self.papers.insert(doc)
+        elif doc_id in self._docs or self.papers.contains(doc_id=doc_id):
+            self.papers.update(_replace_with(doc), doc_ids=[doc_id])
+        else:
+            self.papers.insert(Document(doc, doc_id=doc_id))
+        touched.append(doc_id)
+        return doc_id
+
+    def _drop(self, doc_id: int, touched: list[int]) -> None:
+        self.papers.remove(doc_ids=[doc_id])
+        touched.append(doc_id)
+
+    def _write(self, operation: Callable[[list[int]], Any]) -> Any:
+        """Run ``operation`` as one transaction, then re-index what it touched.
+
+        If the transaction fails (disk full, bad value), nothing was stored and the
+        indexes are rebuilt from the stored documents so they cannot drift.
+        """
+        touched: list[int] = []
+        with self._lock:
+            try:
+                with self.db.transaction():
+                    result = operation(touched)
+            except BaseException:
+                self._rebuild_indexes()
+                raise
+            for doc_id in dict.fromkeys(touched):
+                stored = self.papers.storage.table_for_reading(PAPERS).get(str(doc_id))
+                self._index(doc_id, dict(stored) if stored is not None else None)
+        self._changed()
+        return result
+
+    # ------------------------------------------------------------------ output
+    def public(self, doc_id: int, doc: dict | None = None) -> dict:
+        doc = doc if doc is not None else self._stored(doc_id)
+        out = {"id": doc_id, **USER_DEFAULTS, **_copy(doc)}
+        out.setdefault("hf_url", hf_url(out.get("arxiv_id")))
+        out.setdefault("key_aliases", [])
+        out.setdefault("deleted_at", None)
+        return out
+
+    def get(self, doc_id: int) -> dict:
+        with self._lock:
+            return self.public(doc_id)
+
+    def count(self) -> dict:
+        with self._lock:
+            trash = sum(1 for d in self._docs.values() if d.get("deleted_at"))
+            return {"papers": len(self._docs) - trash, "trash": trash}
+
+    # ------------------------------------------------------------------ tags
+    def _spell(self, tag: str) -> str:
+        return self._tag_spelling.get(tagmod.identity(tag), tag) \
+            if self._tag_counts.get(tagmod.identity(tag)) else tag
+
+    def _with_tags(self, current: list[str], add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[str]:
+        kept = tagmod.without(current, remove)
+        return tagmod.unique([*kept, *(self._spell(t) for t in add)])
+
+    def list_tags(self, prefix: str = "", limit: int = 1000) -> list[dict]:
+        with self._lock:
+            folded = prefix.casefold().strip()
+            rows = []
+            for ident, count in self._tag_counts.items():
+                if folded:
+                    levels = ident.split("/")
+                    if ident.startswith(folded):
+                        rank = 0
+                    elif any(level.startswith(folded) for level in levels):
+                        rank = 1
+                    else:
+                        continue
+                else:
+                    rank = 0
+                rows.append((rank, -count, ident, {"name": self._tag_spelling[ident], "count": count}))
+            rows.sort(key=lambda r: r[:3])
+            return [r[3] for r in rows[:limit]]
+
+    # ------------------------------------------------------------------ saving cards
+    def save_cards(self, cards: list[dict], source: dict | None = None) -> dict:
+        """Save cleaned cards; each is created, merged into a known paper, or flagged."""
+        seen_at = now()
+
+        def operation(touched):
+            results = []
+            batch_ids: dict[int, int] = {}  # doc id -> position of its first result
+            for card in cards:
+                results.append(self._save_one(card, source, seen_at, touched, batch_ids))
+            return results
+
+        results = self._write(operation)
+        with self._lock:
+            for result in results:
+                result["paper"] = self.public(result.pop("doc_id"))
+        summary = Counter(r["status"] for r in results)
+        return {"results": results, "created": summary["created"], "merged": summary["merged"],
+                "possible_duplicates": summary["possible_duplicate"]}
+
+    def _save_one(self, card: dict, source: dict | None, seen_at: str, touched: list[int],
+                  batch_ids: dict[int, int]) -> dict:
+        card = dict(card)
+        card_tags = card.pop("tags", [])
+        card_source = card.pop("source", None) or source
+        sighting = None
+        if card_source and (card_source.get("url") or card_source.get("view")):
+            sighting = {"url": card_source.get("url"), "view": card_source.get("view"),
+                        "seen_at": seen_at, "upvotes": card.get("upvotes")}
+
+        target = self._by_arxiv.get(card["arxiv_id"]) if card.get("arxiv_id") else None
+        flagged: list[tuple[int, dedupe.Verdict]] = []
+        reasons: list[str] = []
+        if target is None:
+            for doc_id, verdict in self._dedupe.matches(card):
+                if verdict.kind == dedupe.SAME and target is None:
+                    target = doc_id
+                    reasons = verdict.reasons
+                elif verdict.kind == dedupe.MAYBE:
+                    flagged.append((doc_id, verdict))
+        else:
+            reasons = ["same arXiv id"]
+
+        if target is not None:
+            doc = _copy(self._stored(target))
+            self._merge_card_into(doc, card, card_tags, sighting)
+            self._put(target, doc, touched)
+            return {"status": "merged", "doc_id": target, "reasons": reasons}
+
+        doc = {k: v for k, v in card.items() if v is not None}
+        doc.setdefault("authors", [])
+        doc.setdefault("hf_url", hf_url(doc.get("arxiv_id")))
+        stamp = now()
+        doc.update(tags=self._with_tags([], card_tags), notes="", read=False, starred=False,
+                   added_at=stamp, updated_at=stamp, rev=1,
+                   sightings=[sighting] if sighting else [], key_aliases=[])
+        doc["citation_key"] = citekeys.make_key(doc, self._taken_keys())
+        doc_id = self._put(None, doc, touched)
+        # Index at once so the rest of this batch can merge into it.
+        self._index(doc_id, _copy(doc))
+        self._by_key[doc["citation_key"].casefold()] = doc_id
+        dismissed = self._dismissed_with(doc_id)
+        duplicate_of = []
+        for other, verdict in flagged:
+            if other in dismissed:
+                continue
+            self.flags.insert({"a": min(other, doc_id), "b": max(other, doc_id),
+                               "score": round(verdict.score, 1), "reasons": verdict.reasons,
+                               "created_at": stamp})
+            duplicate_of.append(other)
+        if duplicate_of:
+            return {"status": "possible_duplicate", "doc_id": doc_id, "duplicate_of": duplicate_of}
+        return {"status": "created", "doc_id": doc_id}
+
+    def _merge_card_into(self, doc: dict, card: dict, card_tags: list[str], sighting: dict | None) -> None:
+        edited = set(doc.get("edited_fields", []))
+        for name, value in card.items():
+            if value is None or value == [] or name in edited:
+                continue
+            if name == "authors" and doc.get("authors") and len(value) < len(doc["authors"]):
+                continue  # a page showing fewer names than we know is not news
+            if name in CAPTURE_REFRESHED or not doc.get(name):
+                doc[name] = value
+            elif name not in ("arxiv_id",):
+                doc[name] = value
+        if not doc.get("arxiv_id") and card.get("arxiv_id"):
+            doc["arxiv_id"] = card["arxiv_id"]
+        doc["hf_url"] = doc.get("hf_url") or hf_url(doc.get("arxiv_id"))
+        doc["tags"] = self._with_tags(doc.get("tags", []), card_tags)
+        if sighting:
+            sightings = doc.setdefault("sightings", [])
+            last = sightings[-1] if sightings else None
+            if last and last.get("url") == sighting["url"] and \
+                    (last.get("seen_at") or "")[:10] == sighting["seen_at"][:10]:
+                last.update(sighting)
+            else:
+                sightings.append(sighting)
+            del sightings[:-MAX_SIGHTINGS]
+        if doc.get("deleted_at"):
+            doc["deleted_at"] = None  # saving a paper again takes it out of the trash
+        self._touch(doc)
+
+    @staticmethod
+    def _touch(doc: dict) -> None:
+        doc["updated_at"] = now()
+        doc["rev"] = doc.get("rev", 0) + 1
+
+    def _taken_keys(self) -> set[str]:
+        return set(self._by_key)
+
+    def lookup(self, arxiv_ids: list[str]) -> dict:
+        with self._lock:
+            out = {}
+            for arxiv_id in arxiv_ids:
+                doc_id = self._by_arxiv.get(arxiv_id)
+                if doc_id is None:
+                    continue
+                doc = self._docs[doc_id]
+                if doc.get("deleted_at"):
+                    continue
+                out[arxiv_id] = {"id": doc_id, "title": doc.get("title"),
+                                 "tags": list(doc.get("tags", [])), "read": doc.get("read", False),
+                                 "starred": doc.get("starred", False)}
+            return out
+
+    # ------------------------------------------------------------------ listing
+    def list_papers(self, *, q: str = "", tag: str | None = None, read: bool | None = None,
+                    starred: bool | None = None, sort: str | None = None, order: str | None = None,
+                    limit: int = 50, offset: int = 0, trash: bool = False,
+                    ids: list[int] | None = None) -> dict:
+        with self._lock:
+            scores = self._search.search(q) if q.strip() else None
+            tag_ident = tagmod.identity(tag) if tag else None
+            id_filter = set(ids) if ids else None
+            rows = []
+            for doc_id, doc in self._docs.items():
+                if bool(doc.get("deleted_at")) != trash:
+                    continue
+                if scores is not None and doc_id not in scores:
+                    continue
+                if id_filter is not None and doc_id not in id_filter:
+                    continue
+                if read is not None and bool(doc.get("read")) != read:
+                    continue
+                if starred is not None and bool(doc.get("starred")) != starred:
+                    continue
+                if tag_ident and not any(
+                        (ident := tagmod.identity(t)) == tag_ident or ident.startswith(tag_ident + "/")
+                        for t in doc.get("tags", [])):
+                    continue
+                rows.append(doc_id)
+            sort = sort or ("relevance" if scores is not None else "added")
+            descending = (order or ("asc" if sort == "title" else "desc")) == "desc"
+            rows.sort(key=self._sort_key(sort, scores), reverse=descending)
+            page = rows[offset:offset + limit]
+            return {"papers": [self.public(i) for i in page], "total": len(rows)}
+
+    def _sort_key(self, sort: str, scores: dict[int, float] | None):
+        docs = self._docs
+        if sort == "relevance":
+            if scores is None:
+                return lambda i: (docs[i].get("added_at") or "", i)
+            return lambda i: (scores[i], docs[i].get("upvotes") or 0, i)
+        if sort == "title":
+            return lambda i: ((docs[i].get("title") or "").casefold(), i)
+        if sort == "upvotes":
+            return lambda i: (docs[i].get("upvotes") or 0, i)
+        if sort == "published":
+            return lambda i: (docs[i].get("published") or str(docs[i].get("year") or ""), i)
+        if sort == "updated":
+            return lambda i: (docs[i].get("updated_at") or "", i)
+        return lambda i: (docs[i].get("added_at") or "", i)
+
+    def all_papers(self, *, tag: str | None = None, ids: list[int] | None = None) -> list[dict]:
+        """Every live paper (optionally of a tag or of given ids), oldest first."""
+        with self._lock:
+            result = self.list_papers(tag=tag, ids=ids, sort="added", order="asc",
+                                      limit=len(self._docs) + 1)
+            return result["papers"]
+
+    # ------------------------------------------------------------------ editing
+    def update(self, doc_id: int, changes: dict) -> dict:
+        def operation(touched):
+            doc = _copy(self._stored(doc_id))
+            for name, value in changes.items():
+                if name == "tags":
+                    doc["tags"] = self._with_tags([], value)
+                elif name == "citation_key":
+                    self._set_key(doc_id, doc, value)
+                else:
+                    doc[name] = value
+                    if name in records.METADATA_FIELDS:
+                        edited = doc.setdefault("edited_fields", [])
+                        if name not in edited:
+                            edited.append(name)
+            if "arxiv_id" in changes and changes["arxiv_id"]:
+                other = self._by_arxiv.get(changes["arxiv_id"])
+                if other is not None and other != doc_id:
+                    raise Conflict(f"paper {other} already has arXiv id {changes['arxiv_id']}; "
+                                   "merge the two instead")
+                doc["hf_url"] = hf_url(changes["arxiv_id"])
+            self._touch(doc)
+            self._put(doc_id, doc, touched)
+        self._write(operation)
+        return self.get(doc_id)
+
+    def _set_key(self, doc_id: int, doc: dict, key: str | None) -> None:
+        if not key:
+            raise records.ValidationError("citation_key", "must not be empty")
+        problem = citekeys.validate_key(key)
+        if problem:
+            raise records.ValidationError("citation_key", problem)
+        owner = self._by_key.get(key.casefold())
+        if owner is not None and owner != doc_id:
+            raise Conflict(f"citation key {key!r} is already used by paper {owner}")
+        old = doc.get("citation_key")
+        if old and old != key:
+            aliases = doc.setdefault("key_aliases", [])
+            if old not in aliases:
+                aliases.append(old)
+        doc["citation_key"] = key
+        doc["key_aliases"] = [a for a in doc.get("key_aliases", []) if a != key]
+
+    def change_tags(self, doc_id: int, add: list[str], remove: list[str]) -> dict:
+        def operation(touched):
+            doc = _copy(self._stored(doc_id))
+            doc["tags"] = self._with_tags(doc.get("tags", []), add, remove)
+            self._touch(doc)
+            self._put(doc_id, doc, touched)
+        self._write(operation)
+        return self.get(doc_id)
+
+    # ------------------------------------------------------------------ undo
+    def _record_undo(self, label: str, before: dict[int, dict | None], touched: list[int]) -> None:
+        """Keep before-images of the papers an operation is about to change."""
+        self._pending_undo = (label, before)
+
+    def _undoable(self, label: str, doc_ids: Iterable[int], operation: Callable[[list[int]], Any]):
+        """Run an operation on papers so that it can be undone; returns (result, undo id)."""
+        holder: dict[str, Any] = {}
+
+        def wrapped(touched):
+            before = {str(i): (_copy(self._docs[i]) if i in self._docs else None) for i in doc_ids}
+            result = operation(touched)
+            after = {}
+            for key in before:
+                stored = self.papers.storage.table_for_reading(PAPERS).get(key)
+                after[key] = stored.get("rev") if stored is not None else None
+            undo_id = self.undo_log.insert({"label": label, "created_at": now(),
+                                            "before": before, "after_rev": after})
+            holder["undo"] = str(undo_id)
+            self._prune_undo()
+            return result
+
+        result = self._write(wrapped)
+        return result, holder["undo"]
+
+    def _prune_undo(self) -> None:
+        if len(self.undo_log) > MAX_UNDO:
+            ids = sorted(int(k) for k in self.undo_log.storage.table_for_reading(UNDO).keys())
+            self.undo_log.remove(doc_ids=ids[:len(ids) - MAX_UNDO])
+
+    def undo(self, undo_id: str) -> dict:
+        try:
+            key = int(undo_id)
+        except (TypeError, ValueError):
+            raise NotFound(f"no undo record {undo_id!r}") from None
+
+        def operation(touched):
+            entry = self.undo_log.get(doc_id=key)
+            if entry is None:
+                raise NotFound(f"no undo record {undo_id!r} (it may be too old or already used)")
+            for skey, rev in entry["after_rev"].items():
+                current = self._docs.get(int(skey))
+                current_rev = current.get("rev") if current is not None else None
+                if current_rev != rev:
+                    raise Conflict(f"paper {skey} has changed since; undo would lose that change")
+            restored = []
+            for skey, doc in entry["before"].items():
+                doc_id = int(skey)
+                if doc is None:
+                    if doc_id in self._docs:
+                        self._drop(doc_id, touched)
+                else:
+                    doc = _copy(doc)
+                    self._touch(doc)
+                    self._put(doc_id, doc, touched)
+                restored.append(doc_id)
+            self.flags.insert_multiple(entry.get("flags", []))
+            self.undo_log.remove(doc_ids=[key])
+            return restored
+
+        return {"restored": self._write(operation), "label": None}
+
+    # ------------------------------------------------------------------ trash
+    def delete(self, doc_ids: list[int]) -> tuple[list[dict], str]:
+        for doc_id in doc_ids:
+            self._stored(doc_id)
+
+        def operation(touched):
+            stamp = now()
+            for doc_id in doc_ids:
+                doc = _copy(self._docs[doc_id])
+                if not doc.get("deleted_at"):
+                    doc["deleted_at"] = stamp
+                    self._touch(doc)
+                    self._put(doc_id, doc, touched)
+        label = f"delete {len(doc_ids)} paper(s)"
+        _, undo_id = self._undoable(label, doc_ids, operation)
+        return [self.get(i) for i in doc_ids], undo_id
+
+    def restore(self, doc_ids: list[int]) -> list[dict]:
+        for doc_id in doc_ids:
+            self._stored(doc_id)
+
+        def operation(touched):
+            for doc_id in doc_ids:
+                doc = _copy(self._docs[doc_id])
+                if doc.get("deleted_at"):
+                    doc["deleted_at"] = None
+                    self._touch(doc)
+                    self._put(doc_id, doc, touched)
+        self._write(operation)
+        return [self.get(i) for i in doc_ids]
+
+    def empty_trash(self) -> int:
+        with self._lock:
+            gone = [i for i, d in self._docs.items() if d.get("deleted_at")]
+
+        def operation(touched):
+            for doc_id in gone:
+                if doc_id in self._docs and self._docs[doc_id].get("deleted_at"):
+                    self._drop(doc_id, touched)
+            self._drop_flags_of(set(gone))
+        self._write(operation)
+        return len(gone)
+
+    # ------------------------------------------------------------------ bulk
+    BULK_ACTIONS = ("tag", "untag", "read", "unread", "star", "unstar", "delete", "restore")
+
+    def bulk(self, doc_ids: list[int], action: str, tag_list: list[str]) -> tuple[list[dict], str | None]:
+        if action not in self.BULK_ACTIONS:
+            raise records.ValidationError("action", f"must be one of {', '.join(self.BULK_ACTIONS)}")
+        for doc_id in doc_ids:
+            self._stored(doc_id)
+        if action == "delete":
+            return self.delete(doc_ids)
+        if action == "restore":
+            return self.restore(doc_ids), None
+        if action in ("tag", "untag") and not tag_list:
+            raise records.ValidationError("tags", f"are needed to {action}")
+
+        def change(doc):
+            if action == "tag":
+                doc["tags"] = self._with_tags(doc.get("tags", []), tag_list)
+            elif action == "untag":
+                doc["tags"] = self._with_tags(doc.get("tags", []), (), tag_list)
+            elif action in ("read", "unread"):
+                doc["read"] = action == "read"
+            else:
+                doc["starred"] = action == "star"
+
+        def operation(touched):
+            for doc_id in doc_ids:
+                doc = _copy(self._docs[doc_id])
+                before = json.dumps(doc, sort_keys=True)
+                change(doc)
+                if json.dumps(doc, sort_keys=True) != before:
+                    self._touch(doc)
+                    self._put(doc_id, doc, touched)
+        _, undo_id = self._undoable(f"{action} {len(doc_ids)} paper(s)", doc_ids, operation)
+        return [self.get(i) for i in doc_ids], undo_id
+
+    # ------------------------------------------------------------------ tag management
+    def _papers_with_tag(self, tag: str) -> list[int]:
+        ident = tagmod.identity(tag)
+        return [i for i, d in self._docs.items()
+                if any(tagmod.identity(t) == ident for t in d.get("tags", []))]
+
+    def rename_tag(self, old: str, new: str) -> dict:
+        """Rename a tag everywhere; if ``new`` exists already the two become one."""
+        with self._lock:
+            ids = self._papers_with_tag(old)
+            if not ids:
+                raise NotFound(f"no paper has the tag {old!r}")
+            new_ident = tagmod.identity(new)
+
+        def operation(touched):
+            for doc_id in ids:
+                doc = _copy(self._docs[doc_id])
+                tags_now = []
+                for t in doc.get("tags", []):
+                    tags_now.append(new if tagmod.identity(t) == tagmod.identity(old) else t)
+                # The new spelling wins over any other spelling of the same tag.
+                doc["tags"] = tagmod.unique(
+                    [new if tagmod.identity(t) == new_ident else t for t in tags_now])
+                self._touch(doc)
+                self._put(doc_id, doc, touched)
+            self._tag_spelling[new_ident] = new
+            for doc_id, doc in self._docs.items():
+                if doc_id not in ids and tagmod.has(doc.get("tags", []), new) and \
+                        new not in doc.get("tags", []):
+                    doc2 = _copy(doc)
+                    doc2["tags"] = [new if tagmod.identity(t) == new_ident else t for t in doc2["tags"]]
+                    self._touch(doc2)
+                    self._put(doc_id, doc2, touched)
+        affected = set(ids) | set(self._papers_with_tag(new))
+        _, undo_id = self._undoable(f"rename tag {old} to {new}", sorted(affected), operation)
+        self._tag_spelling[new_ident] = new
+        return {"tag": new, "papers": len(ids), "undo": undo_id}
+
+    def delete_tag(self, tag: str) -> dict:
+        with self._lock:
+            ids = self._papers_with_tag(tag)
+            if not ids:
+                raise NotFound(f"no paper has the tag {tag!r}")
+
+        def operation(touched):
+            for doc_id in ids:
+                doc = _copy(self._docs[doc_id])
+                doc["tags"] = tagmod.without(doc.get("tags", []), [tag])
+                self._touch(doc)
+                self._put(doc_id, doc, touched)
+        _, undo_id = self._undoable(f"delete tag {tag}", ids, operation)
+        return {"papers": len(ids), "undo": undo_id}
+
+    # ------------------------------------------------------------------ duplicates
+    def _dismissed_with(self, doc_id: int) -> set[int]:
+        out = set()
+        for row in self.not_duplicates:
+            if row["a"] == doc_id:
+                out.add(row["b"])
+            elif row["b"] == doc_id:
+                out.add(row["a"])
+        return out
+
+    def _drop_flags_of(self, doc_ids: set[int]) -> list[dict]:
+        dropped = []
+        remove = []
+        for row in self.flags:
+            if row["a"] in doc_ids or row["b"] in doc_ids:
+                dropped.append(dict(row))
+                remove.append(row.doc_id)
+        if remove:
+            self.flags.remove(doc_ids=remove)
+        return dropped
+
+    def duplicates(self) -> list[dict]:
+        with self._lock:
+            dismissed = {(r["a"], r["b"]) for r in self.not_duplicates}
+            pairs, seen = [], set()
+            for row in self.flags:
+                a, b = row["a"], row["b"]
+                if (a, b) in seen or (a, b) in dismissed:
+                    continue
+                doc_a, doc_b = self._docs.get(a), self._docs.get(b)
+                if not doc_a or not doc_b or doc_a.get("deleted_at") or doc_b.get("deleted_at"):
+                    continue
+                seen.add((a, b))
+                pairs.append({"a": self.public(a), "b": self.public(b), "score": row["score"],
+                              "reasons": row.get("reasons", [])})
+            pairs.sort(key=lambda p: -p["score"])
+            return pairs
+
+    def dismiss_duplicate(self, a: int, b: int) -> None:
+        self._stored(a), self._stored(b)
+        if a == b:
+            raise records.ValidationError("b", "must be a different paper from a")
+        a, b = min(a, b), max(a, b)
+
+        def operation(touched):
+            if not any(r["a"] == a and r["b"] == b for r in self.not_duplicates):
+                self.not_duplicates.insert({"a": a, "b": b, "created_at": now()})
+            remove = [r.doc_id for r in self.flags if r["a"] == a and r["b"] == b]
+            if remove:
+                self.flags.remove(doc_ids=remove)
+        self._write(operation)
+
+    def merge(self, keep: int, other: int, fields: dict[str, str] | None = None) -> tuple[dict, str]:
+        """Merge ``other`` into ``keep``; ``fields`` picks values from ``other``."""
+        if keep == other:
+            raise records.ValidationError("other", "must be a different paper from keep")
+        self._stored(keep), self._stored(other)
+        fields = fields or {}
+        for name, side in fields.items():
+            if name not in records.METADATA_FIELDS:
+                raise records.ValidationError(f"fields.{name}", "is not a field that can be chosen")
+            if side not in ("keep", "other"):
+                raise records.ValidationError(f"fields.{name}", 'must be "keep" or "other"')
+        keep_arxiv, other_arxiv = self._docs[keep].get("arxiv_id"), self._docs[other].get("arxiv_id")
+
+        def operation(touched):
+            a, b = _copy(self._docs[keep]), _copy(self._docs[other])
+            for name, side in fields.items():
+                if side == "other":
+                    if b.get(name) is None:
+                        a.pop(name, None)
+                    else:
+                        a[name] = b[name]
+            for name in records.METADATA_FIELDS:
+                if a.get(name) in (None, "", []) and b.get(name) not in (None, "", []):
+                    a[name] = b[name]
+            if keep_arxiv and other_arxiv and "arxiv_id" not in fields:
+                a["arxiv_id"] = keep_arxiv
+            a["tags"] = tagmod.unique([*a.get("tags", []), *b.get("tags", [])])
+            notes = [n for n in (a.get("notes"), b.get("notes")) if n]
+            a["notes"] = "\n\n".join(dict.fromkeys(notes))
+            a["read"] = bool(a.get("read") or b.get("read"))
+            a["starred"] = bool(a.get("starred") or b.get("starred"))
+            a["added_at"] = min(filter(None, (a.get("added_at"), b.get("added_at"))), default=now())
+            sightings = a.get("sightings", []) + b.get("sightings", [])
+            sightings.sort(key=lambda s: s.get("seen_at") or "")
+            a["sightings"] = sightings[-MAX_SIGHTINGS:]
+            aliases = [*a.get("key_aliases", []), b.get("citation_key"), *b.get("key_aliases", [])]
+            a["key_aliases"] = [k for k in dict.fromkeys(filter(None, aliases))
+                                if k != a.get("citation_key")]
+            a["merged_from"] = [*a.get("merged_from", []), other, *b.get("merged_from", [])]
+            a["deleted_at"] = None
+            self._touch(a)
+            self._drop(other, touched)
+            self._put(keep, a, touched)
+            self._drop_flags_of({other})
+            remove = [r.doc_id for r in self.flags if {r["a"], r["b"]} == {keep, other}]
+            if remove:
+                self.flags.remove(doc_ids=remove)
+
+        # Flags of the other paper go away with it; undo must bring them back.
+        with self._lock:
+            lost_flags = [dict(r) for r in self.flags if other in (r["a"], r["b"])]
+        _, undo_id = self._undoable(f"merge paper {other} into {keep}", [keep, other], operation)
+        if lost_flags:
+            self.undo_log.update({"flags": lost_flags}, doc_ids=[int(undo_id)])
+        return self.get(keep), undo_id
+
+    # ------------------------------------------------------------------ imports
+    def import_records(self, entries: list[dict]) -> dict:
+        """Save parsed bibliography entries with the capture rules; keeps their keys."""
+        def operation(touched):
+            results = []
+            for entry in entries:
+                entry = dict(entry)
+                wanted_key = entry.pop("citation_key", None)
+                aliases = entry.pop("key_aliases", []) or []
+                result = self._save_one({**entry, "tags": entry.get("tags", [])},
+                                        {"url": None, "view": "import"}, now(), touched, {})
+                doc_id = result["doc_id"]
+                doc = _copy(self._docs[doc_id])
+                if result["status"] == "merged":
+                    extra = [k for k in [wanted_key, *aliases] if k and k != doc.get("citation_key")]
+                    known = doc.setdefault("key_aliases", [])
+                    for key in extra:
+                        owner = self._by_key.get(key.casefold())
+                        if key not in known and (owner is None or owner == doc_id):
+                            known.append(key)
+                            self._by_key[key.casefold()] = doc_id
+                elif wanted_key and citekeys.validate_key(wanted_key) is None:
+                    owner = self._by_key.get(wanted_key.casefold())
+                    if owner is None or owner == doc_id:
+                        self._by_key.pop(doc["citation_key"].casefold(), None)
+                        doc["citation_key"] = wanted_key
+                        self._by_key[wanted_key.casefold()] = doc_id
+                    doc["key_aliases"] = [a for a in aliases if a != doc["citation_key"]]
+                self._put(doc_id, doc, touched)
+                self._index(doc_id, _copy(doc))
+                results.append(result)
+            return results
+
+        results = self._write(operation)
+        summary = Counter(r["status"] for r in results)
+        return {"created": summary["created"], "merged": summary["merged"],
+                "possible_duplicates": summary["possible_duplicate"],
+                "ids": [r["doc_id"] for r in results]}
+
+    def set_enrichment(self, arxiv_id: str, fields: dict) -> bool:
+        """Fill in metadata found online (author names, primary class) where it is missing."""
+        with self._lock:
+            doc_id = self._by_arxiv.get(arxiv_id)
+            if doc_id is None:
+                return False
+
+        def operation(touched):
+            doc = _copy(self._docs[doc_id])
+            changed = False
+            edited = set(doc.get("edited_fields", []))
+            for name, value in fields.items():
+                if name in edited or value in (None, "", []):
+                    continue
+                if name == "authors" and len(doc.get("authors") or []) >= len(value):
+                    continue
+                if name != "authors" and doc.get(name) not in (None, "", []):
+                    continue
+                doc[name] = value
+                changed = True
+            if changed:
+                self._touch(doc)
+                self._put(doc_id, doc, touched)
+            return changed
+        return self._write(operation)
+
+
+def _replace_with(new: dict):
+    def replace(doc):
+        doc.clear()
+        doc.update(new)
+    return replace

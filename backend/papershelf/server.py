@@ -1,0 +1,218 @@
+"""Running the backend: one writer per library, a production WSGI server, a clean stop.
+
+A library (data dir) is opened by one process at a time: the process holds an exclusive
+lock on ``<data dir>/lock`` for as long as it runs, and writes ``server.json`` (pid, port,
+URL) so that the CLI and the desktop window can find and use a running server instead of
+opening the files themselves.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from waitress.server import create_server
+
+from . import APP_NAME
+from .app import create_app
+from .config import DEFAULT_PORT, library_dir
+from .library import Library
+from .storage import StorageDamaged, write_atomically
+
+LOCK_FILE = "lock"
+SERVER_FILE = "server.json"
+
+
+class AlreadyRunning(RuntimeError):
+    """Another process has this library open."""
+
+
+class StartupError(RuntimeError):
+    """The server cannot start; the message says why and what to do."""
+
+
+class DataDirLock:
+    """An exclusive, process-wide lock on a data dir (released when the process dies)."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / LOCK_FILE
+        self._fh = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            fh.close()
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                running = read_server_file(self.path.parent)
+                where = f" at {running['url']} (pid {running['pid']})" if running else ""
+                raise AlreadyRunning(
+                    f"another Papershelf is already using the library in {self.path.parent}{where}. "
+                    "Use that one, or stop it first.") from None
+            raise
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def read_server_file(data_dir: Path) -> dict | None:
+    try:
+        with open(Path(data_dir) / SERVER_FILE, encoding="utf-8") as fh:
+            info = json.load(fh)
+        return info if isinstance(info, dict) and "url" in info else None
+    except (OSError, ValueError):
+        return None
+
+
+def find_running(data_dir: Path, timeout: float = 2.0) -> dict | None:
+    """The server running on this data dir (its server.json), if it answers."""
+    info = read_server_file(data_dir)
+    if not info:
+        return None
+    try:
+        answer = requests.get(info["url"] + "/api/ping", timeout=timeout)
+        if answer.ok and answer.json().get("app") == APP_NAME:
+            return info
+    except (requests.RequestException, ValueError):
+        pass
+    return None
+
+
+def open_library(data_dir: Path) -> Library:
+    try:
+        return Library(library_dir(data_dir))
+    except StorageDamaged as exc:
+        raise StartupError(str(exc)) from None
+    except PermissionError as exc:
+        raise StartupError(f"cannot write to the library folder: {exc}. "
+                           "Check its permissions or choose another --data-dir.") from None
+
+
+@dataclass
+class RunningServer:
+    """A server started in this process (used by the desktop window and tests)."""
+    url: str
+    port: int
+    library: Library
+    _server: object
+    _thread: threading.Thread
+    _lock: DataDirLock
+    data_dir: Path
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(10)
+        _shutdown(self.library, self.data_dir, self._lock)
+
+
+def _bind(app, host: str, port: int):
+    try:
+        return create_server(app, host=host, port=port, threads=8, ident="papershelf",
+                             clear_untrusted_proxy_headers=True)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(
+                f"port {port} on {host} is already in use by another program. "
+                "Choose another one with --port.") from None
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _prepare(data_dir: Path, port: int, host: str):
+    data_dir = Path(data_dir).expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cannot create the data folder {data_dir}: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK):
+        raise StartupError(f"the data folder {data_dir} is not writable. "
+                           "Check its permissions or choose another --data-dir.")
+    lock = DataDirLock(data_dir)
+    lock.acquire()
+    try:
+        library = open_library(data_dir)
+        try:
+            app = create_app(library, data_dir, port)
+            server = _bind(app, host, port)
+        except BaseException:
+            library.close()
+            raise
+    except BaseException:
+        lock.release()
+        raise
+    actual_port = server.effective_port
+    if actual_port != port:
+        # Port 0 asked for any free port: the Host check must know the real one.
+        app.extensions[APP_NAME].port = actual_port
+    url = f"http://127.0.0.1:{actual_port}" if host in ("127.0.0.1", "0.0.0.0") else \
+        f"http://{host}:{actual_port}"
+    write_atomically(data_dir / SERVER_FILE, json.dumps(
+        {"pid": os.getpid(), "port": actual_port, "url": url}).encode())
+    return data_dir, lock, library, server, url, actual_port
+
+
+def _shutdown(library: Library, data_dir: Path, lock: DataDirLock) -> None:
+    try:
+        library.close()
+    finally:
+        (Path(data_dir) / SERVER_FILE).unlink(missing_ok=True)
+        lock.release()
+
+
+def serve(data_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
+          announce=print) -> None:
+    """Run the server in the foreground until SIGINT/SIGTERM."""
+    data_dir, lock, library, server, url, _ = _prepare(data_dir, port, host)
+    for warning in library.warnings:
+        announce(f"WARNING: {warning}")
+
+    def stop(signum, frame):
+        server.close()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    announce(f"Papershelf is serving {url} (library: {data_dir})")
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        _shutdown(library, data_dir, lock)
+
+
+def start_in_thread(data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> RunningServer:
+    """Start the server on a background thread (port None or 0: any free port)."""
+    data_dir, lock, library, server, url, actual_port = _prepare(data_dir, port or 0, host)
+    thread = threading.Thread(target=server.run, name="papershelf-server", daemon=True)
+    thread.start()
+    return RunningServer(url=url, port=actual_port, library=library, _server=server,
+                         _thread=thread, _lock=lock, data_dir=data_dir)
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+            return True
+        except OSError:
+            return False

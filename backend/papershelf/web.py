@@ -1,0 +1,43 @@
+"""The library page: static files served at ``/``, signed in by a session cookie.
+
+Loading ``/`` sets an HttpOnly, SameSite=Strict cookie that authenticates the page's own
+API calls, so the page works without the user copying a token. Other sites cannot read
+the page (no CORS) or send the cookie (SameSite=Strict), and the host and origin checks
+in :mod:`papershelf.app` stop DNS-rebinding pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
+
+from . import APP_NAME, security
+
+PAGE_DIR = Path(__file__).with_name("library_page")
+
+web = Blueprint("web", __name__)
+
+
+@web.get("/")
+def index():
+    if not (PAGE_DIR / "index.html").exists():
+        abort(404)
+    response = send_from_directory(PAGE_DIR, "index.html", max_age=0)
+    state = current_app.extensions[APP_NAME]
+    response.set_cookie(security.SESSION_COOKIE, state.secrets.session_secret, httponly=True,
+                        samesite="Strict", path="/")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+@web.get("/<path:name>")
+def asset(name: str):
+    # send_from_directory refuses paths that leave the folder.
+    if name.startswith("api/") or not PAGE_DIR.is_dir():
+        abort(404)
+    return send_from_directory(PAGE_DIR, name, max_age=0)
