@@ -1,0 +1,29 @@
+"""Fixtures shared by every test package."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).parent
+REPO_DIR = TESTS_DIR.parent
+FIXTURES_DIR = TESTS_DIR / "fixtures"
+
+sys.path.insert(0, str(TESTS_DIR))  # so tests can import server_process
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    """A fresh, empty library folder."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave screenshots and files for a person to look at (git-ignored)."""
+    path = REPO_DIR / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
