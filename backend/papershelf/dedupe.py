@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 SAME = "same"
 MAYBE = "maybe"
@@ -34,6 +34,7 @@ MERGE_SCORE = 95.0
 FLAG_SCORE = 88.0
 CANDIDATE_TOKENS = 4
 MAX_POSTING = 5000
+MAX_CANDIDATES = 2000
 
 STOPWORDS = frozenset(
     "a an the of for and or in on to with via by from at as is are be we our its it "
@@ -63,6 +64,8 @@ _LATEX_HINT = re.compile(r"[\\$]")
 
 
 def _fold_accents(text: str) -> str:
+    if text.isascii():
+        return text
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe") \
@@ -272,7 +275,7 @@ class DedupeIndex:
         for size, token in ranked:
             if size == 0:
                 continue
-            if size > MAX_POSTING or taken >= CANDIDATE_TOKENS:
+            if size > MAX_POSTING or taken >= CANDIDATE_TOKENS or len(found) + size > MAX_CANDIDATES:
                 break
             found |= self._postings[token]
             taken += 1
@@ -281,9 +284,18 @@ class DedupeIndex:
     def matches(self, record: dict, exclude: set[int] | frozenset = frozenset()) -> list[tuple[int, Verdict]]:
         """Library papers that are (SAME) or may be (MAYBE) the record, best first."""
         fp = Fingerprint.of(record)
+        candidates = {doc_id: self._prints[doc_id].title
+                      for doc_id in self.candidates(fp) if doc_id not in exclude}
         out = []
-        for doc_id in self.candidates(fp):
-            if doc_id in exclude:
+        if fp.arxiv_id:
+            for doc_id in candidates:
+                if self._prints[doc_id].arxiv_id == fp.arxiv_id:
+                    out.append((doc_id, Verdict(SAME, 100.0, ["same arXiv id"])))
+        # rapidfuzz scores all candidates in C; only the close ones get the full rules.
+        close = process.extract(fp.title, candidates, scorer=fuzz.token_sort_ratio,
+                                score_cutoff=FLAG_SCORE, limit=None) if fp.title else []
+        for _, _, doc_id in close:
+            if any(doc_id == known for known, _ in out):
                 continue
             verdict = compare(fp, self._prints[doc_id])
             if verdict.kind:

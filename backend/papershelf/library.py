@@ -172,8 +172,11 @@ class Library:
             except BaseException:
                 self._rebuild_indexes()
                 raise
+            stored_papers = self.papers.storage.table_for_reading(PAPERS)
             for doc_id in dict.fromkeys(touched):
-                stored = self.papers.storage.table_for_reading(PAPERS).get(str(doc_id))
+                stored = stored_papers.get(str(doc_id))
+                if stored is not None and self._docs.get(doc_id) == stored:
+                    continue  # indexed already while the operation ran
                 self._index(doc_id, dict(stored) if stored is not None else None)
         self._changed()
         return result

@@ -27,8 +27,11 @@ MAX_QUERY_WORDS = 12
 
 def words(text: str) -> list[str]:
     """Folded words: lower case, accents removed."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = text or ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold()
     return _WORD.findall(text.replace("_", " "))
 
 
