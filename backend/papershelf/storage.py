@@ -33,6 +33,7 @@ import time
 import zlib
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -194,6 +195,96 @@ class _ReadView(MutableMapping):
         return list(self.overlay.raw_items())
 
 
+def _read_snapshot(path: Path) -> tuple[dict, int]:
+    with open(path, "rb") as fh:
+        data = json.loads(fh.read())
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise ValueError("not a TinyDB document: tables must be objects")
+    meta = data.pop(META_TABLE, {}) or {}
+    seq = meta.get("1", {}).get("seq", 0) if isinstance(meta.get("1"), dict) else 0
+    return data, int(seq)
+
+
+def _segments(directory: Path) -> list[Path]:
+    segs = [p for p in (Path(directory) / JOURNAL_DIR).glob("*.log") if p.stem.isdigit()]
+    return sorted(segs, key=lambda p: int(p.stem))
+
+
+@dataclass
+class Recovered:
+    """What a storage folder holds, read without changing anything."""
+    tables: dict
+    seq: int
+    snapshot_seq: int | None
+    warnings: list[str] = field(default_factory=list)
+    damaged: list[Path] = field(default_factory=list)
+    torn_tail: tuple[Path, int] | None = None
+
+
+def recover(directory: str | os.PathLike) -> Recovered:
+    """Read the newest readable snapshot and replay the journal after it (read-only).
+
+    Raises :class:`StorageDamaged` when a snapshot is unreadable and nothing else can
+    rebuild it.
+    """
+    directory = Path(directory)
+    found = Recovered(tables={}, seq=0, snapshot_seq=None)
+    loaded = False
+    for name in (SNAPSHOT_NAME, PREVIOUS_SNAPSHOT_NAME):
+        path = directory / name
+        if not path.exists():
+            continue
+        try:
+            found.tables, found.seq = _read_snapshot(path)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            found.damaged.append(path)
+            found.warnings.append(f"{path.name} could not be read ({exc}); using older data")
+            continue
+        loaded = True
+        if name == SNAPSHOT_NAME:
+            found.snapshot_seq = found.seq
+        break
+    segments = _segments(directory)
+    if not loaded and found.damaged and not segments:
+        raise StorageDamaged(
+            f"the library file {found.damaged[0]} is damaged and there is nothing to rebuild "
+            "it from. Nothing was changed. Move it away to start an empty library, or restore "
+            "a backup into its place.")
+    expected = None
+    for index, seg in enumerate(segments):
+        is_last = index == len(segments) - 1
+        content = seg.read_bytes()
+        offset = 0
+        for line in content.splitlines(keepends=True):
+            record = _decode_line(line)
+            if record is None:
+                if is_last and offset + len(line) == len(content):
+                    # The process died while writing this line: it was never acknowledged.
+                    found.torn_tail = (seg, offset)
+                    break
+                found.damaged.append(seg)
+                found.warnings.append(
+                    f"journal {seg.name} is damaged at byte {offset}; changes after that "
+                    "point in it could not be recovered")
+                break
+            offset += len(line)
+            rseq = record["seq"]
+            if rseq <= found.seq:
+                continue
+            if expected is not None and rseq != expected:
+                found.warnings.append(f"journal gap before change {rseq}")
+            JournalStorage._apply_record(found.tables, record)
+            found.seq = rseq
+            expected = rseq + 1
+    found.damaged = list(dict.fromkeys(found.damaged))
+    return found
+
+
+def read_tables(directory: str | os.PathLike) -> dict:
+    """Every table of a storage folder, read-only (safe while a server has it open)."""
+    return recover(directory).tables
+
+
 class JournalStorage(Storage):
     """A TinyDB storage: an in-memory copy of all tables, a journal and snapshots on disk."""
 
@@ -224,86 +315,25 @@ class JournalStorage(Storage):
         self._open_new_segment()
 
     # ------------------------------------------------------------------ loading
-    def _read_snapshot(self, path: Path) -> tuple[dict, int]:
-        with open(path, "rb") as fh:
-            data = json.loads(fh.read())
-        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise ValueError("not a TinyDB document: tables must be objects")
-        meta = data.pop(META_TABLE, {}) or {}
-        seq = meta.get("1", {}).get("seq", 0) if isinstance(meta.get("1"), dict) else 0
-        return data, int(seq)
-
     def _segments(self) -> list[Path]:
-        segs = [p for p in (self.directory / JOURNAL_DIR).glob("*.log") if p.stem.isdigit()]
-        return sorted(segs, key=lambda p: int(p.stem))
+        return _segments(self.directory)
 
     def _load(self) -> None:
-        damaged: list[Path] = []
-        tables, seq = {}, 0
-        loaded = False
-        for name in (SNAPSHOT_NAME, PREVIOUS_SNAPSHOT_NAME):
-            path = self.directory / name
-            if not path.exists():
-                continue
-            try:
-                tables, seq = self._read_snapshot(path)
-                loaded = True
-                if name == SNAPSHOT_NAME:
-                    self._snapshot_seq = seq
-                break
-            except (OSError, ValueError, UnicodeDecodeError) as exc:
-                damaged.append(path)
-                self.warnings.append(f"{path.name} could not be read ({exc}); using older data")
-        if not loaded and damaged and not self._segments():
-            raise StorageDamaged(
-                f"the library file {damaged[0]} is damaged and there is nothing to rebuild it "
-                "from. Nothing was changed. Move it away to start an empty library, or restore "
-                "a backup into its place.")
-
-        segments = self._segments()
-        torn_tail: tuple[Path, int] | None = None
-        expected = None
-        for index, seg in enumerate(segments):
-            is_last = index == len(segments) - 1
-            with open(seg, "rb") as fh:
-                content = fh.read()
-            offset = 0
-            for line in content.splitlines(keepends=True):
-                record = _decode_line(line)
-                if record is None:
-                    if is_last and offset + len(line) == len(content):
-                        # The process died while writing this line: never acknowledged.
-                        torn_tail = (seg, offset)
-                        break
-                    damaged.append(seg)
-                    self.warnings.append(
-                        f"journal {seg.name} is damaged at byte {offset}; changes after "
-                        "that point in it could not be recovered")
-                    break
-                offset += len(line)
-                rseq = record["seq"]
-                if rseq <= seq:
-                    continue
-                if expected is not None and rseq != expected:
-                    self.warnings.append(f"journal gap before change {rseq}")
-                self._apply_record(tables, record)
-                seq = rseq
-                expected = rseq + 1
-        self._tables = tables
-        self._seq = seq
-
-        if damaged:
+        found = recover(self.directory)
+        self.warnings.extend(found.warnings)
+        self._tables, self._seq, self._snapshot_seq = found.tables, found.seq, found.snapshot_seq
+        if found.damaged:
             aside = self.directory / time.strftime("damaged-%Y%m%d-%H%M%S")
             aside.mkdir(exist_ok=True)
-            for path in dict.fromkeys(damaged):
+            for path in found.damaged:
                 shutil.copy2(path, aside / path.name)
             self.warnings.append(f"damaged files were kept in {aside}")
-        if torn_tail is not None:
-            seg, offset = torn_tail
+        if found.torn_tail is not None:
+            seg, offset = found.torn_tail
             with open(seg, "r+b") as fh:
                 fh.truncate(offset)
                 os.fsync(fh.fileno())
-        if damaged:
+        if found.damaged:
             # Make what was recovered the new base, so the damaged files are not read again.
             self._write_snapshot_now()
 

@@ -170,3 +170,16 @@ def test_failed_disk_write_leaves_memory_and_disk_unchanged(tmp_path, monkeypatc
     papers.insert({"title": "after"})
     _, again = reopen(tmp_path)
     assert sorted(d["title"] for d in again) == ["after", "kept"]
+
+
+def test_read_tables_changes_nothing_on_disk(tmp_path):
+    from papershelf.storage import read_tables
+    db, papers = reopen(tmp_path)
+    papers.insert({"title": "one"})
+    segment = max((tmp_path / JOURNAL_DIR).glob("*.log"), key=lambda p: p.stat().st_size)
+    with open(segment, "ab") as fh:
+        fh.write(b"0000abcd {\"seq\": 99, \"chan")  # a write in progress
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    tables = read_tables(tmp_path)
+    assert [d["title"] for d in tables["papers"].values()] == ["one"]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
