@@ -1,0 +1,624 @@
+/* Papershelf — content script: Save buttons on Hugging Face listing pages.
+ *
+ * One button per card (twinned trending cards get one, placed in the visible copy), kept in
+ * step with the page by a MutationObserver that ignores our own changes. All talk to the
+ * backend goes through the background (runtime messages).
+ *
+ * Button interface used by external checks:
+ *   <button data-papershelf-id="<arXiv id>" data-papershelf-state="idle|saving|saved|error">
+ */
+(function (root) {
+  "use strict";
+
+  const P = root.Papershelf;
+  const parse = P.parse;
+  const S = P.selectors;
+  const ext = root.browser || root.chrome;
+  const doc = root.document;
+
+  const DEFAULT_VIEWS = { daily: true, weekly: true, monthly: true, trending: true, search: true };
+  const WIDGET = S.ownClass;
+  const SCAN_DELAY_MS = 120;
+  const SAVE_ALL_CHUNK = 10;
+
+  const papers = new Map(); // arXiv id → {state, queued, paperId, tags, error}
+  let lastResult = null;
+  let views = { ...DEFAULT_VIEWS };
+  let scanTimer = null;
+  let observer = null;
+  let dead = false;
+  const reportedErrors = new Set();
+
+  // ------------------------------------------------------------------ messaging
+  function send(message) {
+    if (dead) return Promise.resolve({ ok: false, error: "Papershelf was updated: reload the page." });
+    try {
+      return Promise.resolve(ext.runtime.sendMessage(message)).then(
+        (answer) => answer || { ok: false, error: "no answer from the Papershelf extension" },
+        (e) => ({ ok: false, error: (e && e.message) || String(e) })
+      );
+    } catch (e) {
+      // "Extension context invalidated": the extension was reloaded under this page.
+      shutDown();
+      return Promise.resolve({ ok: false, error: "Papershelf was updated: reload the page." });
+    }
+  }
+
+  // ------------------------------------------------------------------ widgets
+  function svgIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = doc.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("width", "12");
+    svg.setAttribute("height", "12");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "papershelf-icon");
+    const path = doc.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 1.5h8A1.5 1.5 0 0 1 13.5 3v11.6a.4.4 0 0 1-.63.33L8 11.5l-4.87 3.43a.4.4 0 0 1-.63-.33V3A1.5 1.5 0 0 1 4 1.5Z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function el(tag, className, text) {
+    const node = doc.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function createWidget(id) {
+    const wrap = el("span", WIDGET);
+    wrap.setAttribute("data-papershelf-for", id);
+    const btn = el("button", "papershelf-btn");
+    btn.type = "button";
+    btn.setAttribute(S.ownAttr, id);
+    btn.setAttribute("data-papershelf-state", "idle");
+    btn.appendChild(svgIcon());
+    btn.appendChild(el("span", "papershelf-label", "Save"));
+    const tags = el("span", "papershelf-tags");
+    const tagBtn = el("button", "papershelf-tag-btn", "+ Tag");
+    tagBtn.type = "button";
+    tagBtn.hidden = true;
+    tagBtn.setAttribute("aria-label", "Add a tag");
+    const input = el("input", "papershelf-tag-input");
+    input.type = "text";
+    input.hidden = true;
+    input.placeholder = "tag, Enter";
+    input.setAttribute("aria-label", "New tag (Enter adds, Backspace removes the last, Escape closes)");
+    input.setAttribute("autocomplete", "off");
+    const live = el("span", "papershelf-sr");
+    live.setAttribute("role", "status");
+    live.setAttribute("aria-live", "polite");
+    wrap.append(btn, tags, tagBtn, input, live);
+
+    // Never let our clicks reach the page's own handlers (card links, Svelte actions).
+    for (const node of [wrap]) {
+      node.addEventListener("click", (e) => e.stopPropagation());
+      node.addEventListener("mousedown", (e) => e.stopPropagation());
+    }
+    btn.addEventListener("click", (e) => {
+      e.preventDefault();
+      onButton(id);
+    });
+    tagBtn.addEventListener("click", (e) => {
+      e.preventDefault();
+      openTagInput(wrap);
+    });
+    input.addEventListener("keydown", (e) => onTagKey(e, id, wrap));
+    input.addEventListener("blur", () => {
+      if (!input.value.trim()) closeTagInput(wrap, false);
+    });
+    return wrap;
+  }
+
+  function setIfChanged(node, attr, value) {
+    if (value === null) {
+      if (node.hasAttribute(attr)) node.removeAttribute(attr);
+    } else if (node.getAttribute(attr) !== value) {
+      node.setAttribute(attr, value);
+    }
+  }
+
+  function render(wrap) {
+    const id = wrap.getAttribute("data-papershelf-for");
+    const p = papers.get(id) || { state: "idle", tags: [] };
+    const btn = wrap.querySelector(".papershelf-btn");
+    const label = wrap.querySelector(".papershelf-label");
+    let text = "Save";
+    let aria = "Save to Papershelf";
+    if (p.state === "saving") {
+      text = p.queued ? "Queued" : "Saving…";
+      aria = p.queued ? `Waiting for Papershelf: ${p.message || "it will be saved when Papershelf is running"}` : "Saving to Papershelf";
+    } else if (p.state === "saved") {
+      text = "Saved";
+      aria = "Saved in Papershelf (click to save again and refresh it)";
+    } else if (p.state === "error") {
+      text = "Retry";
+      aria = `Could not save: ${p.error || "unknown error"}. Click to retry.`;
+    }
+    if (label.textContent !== text) label.textContent = text;
+    setIfChanged(btn, "data-papershelf-state", p.state);
+    setIfChanged(btn, "aria-label", aria);
+    setIfChanged(btn, "title", aria);
+    setIfChanged(btn, "aria-busy", p.state === "saving" ? "true" : null);
+    setIfChanged(btn, "data-papershelf-queued", p.queued ? "true" : null);
+    if (p.state === "error") setIfChanged(btn, "data-papershelf-error", p.error || "");
+    else setIfChanged(btn, "data-papershelf-error", null);
+
+    // Next to the button: the paper's tags once saved, the reason when saving failed.
+    const tagsEl = wrap.querySelector(".papershelf-tags");
+    let note = "";
+    if (p.state === "saved" && p.tags && p.tags.length) note = p.tags.join(" · ");
+    else if (p.state === "error") note = p.error || "";
+    if (tagsEl.textContent !== note) tagsEl.textContent = note;
+    setIfChanged(tagsEl, "data-kind", p.state === "error" ? "error" : null);
+    setIfChanged(tagsEl, "title", note || null);
+    const tagBtn = wrap.querySelector(".papershelf-tag-btn");
+    const showTag = p.state === "saved" && Boolean(p.paperId);
+    if (tagBtn.hidden === showTag) tagBtn.hidden = !showTag;
+    if (wrap.isConnected) fit(wrap);
+  }
+
+  function renderId(id) {
+    for (const wrap of doc.querySelectorAll(`.${WIDGET}`)) {
+      if (wrap.getAttribute("data-papershelf-for") === id) render(wrap);
+    }
+  }
+
+  function announce(id, text) {
+    for (const wrap of doc.querySelectorAll(`.${WIDGET}`)) {
+      if (wrap.getAttribute("data-papershelf-for") === id) wrap.querySelector(".papershelf-sr").textContent = text;
+    }
+  }
+
+  // ------------------------------------------------------------------ placement
+  const NOT_INSIDE = "a, h3, ul, ol, li, p, button, label";
+
+  /** The nearest ancestor of `node` in `copy` that is not (inside) a link, heading or list. */
+  function rowOf(node, copy) {
+    let n = node.parentElement;
+    while (n && n !== copy) {
+      const bad = n.closest(NOT_INSIDE);
+      if (!bad || !copy.contains(bad) || bad === copy) break;
+      n = bad.parentElement;
+    }
+    return n || copy;
+  }
+
+  /** Where the widget goes: the card's metadata row (authors · date · comments). */
+  function anchorFor(card) {
+    const { copy, link } = parse.cardCopy(card);
+    const comments = copy.querySelector(S.commentsLink);
+    if (comments) return { parent: rowOf(comments, copy), before: null };
+    const authors = copy.querySelector(S.authorsList);
+    if (authors) return { parent: rowOf(authors, copy), before: null };
+    for (const span of copy.querySelectorAll("span")) {
+      if (!span.children.length && S.dateText.test(span.textContent.trim())) {
+        return { parent: rowOf(span, copy), before: null };
+      }
+    }
+    const h3 = link.closest("h3") || link;
+    return { parent: rowOf(h3, copy), before: h3.parentElement === rowOf(h3, copy) ? h3.nextSibling : null };
+  }
+
+  const baselines = new WeakMap(); // widget → {card, row, sizes of the row's neighbours before we came}
+
+  /** Sizes of the elements around `row` (its children and its ancestors' children, up to the
+   *  card): the page's own text that the widget could squeeze. */
+  function snapshot(row, card) {
+    const out = [];
+    let level = row;
+    for (let depth = 0; level && depth < 4; depth += 1) {
+      for (const child of level.children) {
+        if (child.classList.contains(WIDGET)) continue;
+        out.push([child, child.getBoundingClientRect().width]);
+      }
+      if (level === card) break;
+      level = level.parentElement;
+    }
+    return out;
+  }
+
+  /** In the card's row unless that squeezes the page's own text or overflows the card:
+   *  then on a line of its own below the row. */
+  function fit(wrap) {
+    const base = baselines.get(wrap);
+    if (!base || wrap.classList.contains("papershelf-own-line")) return;
+    const row = wrap.parentElement;
+    if (!row || !row.parentElement) return;
+    const cardBox = base.card.getBoundingClientRect();
+    if (!cardBox.width) return; // not rendered (or no layout at all)
+    const box = wrap.getBoundingClientRect();
+    const overflows = box.right > cardBox.right + 1 || row.scrollWidth > row.clientWidth + 1;
+    // Squeezed: a neighbour got narrower (its text had to wrap or was cut) because of us.
+    const squeezed = base.sizes.some(([el, w]) => el.isConnected && el.getBoundingClientRect().width < w - 1);
+    if (!overflows && !squeezed) return;
+    // Below the whole line: climb out of nested flex rows (row inside row) up to the card.
+    let line = row;
+    while (line.parentElement && line.parentElement !== base.card && isFlexRow(line.parentElement)) {
+      line = line.parentElement;
+    }
+    if (!line.parentElement) return;
+    wrap.classList.add("papershelf-own-line");
+    line.parentElement.insertBefore(wrap, line.nextSibling);
+  }
+
+  function isFlexRow(node) {
+    const cs = getComputedStyle(node);
+    return /flex/.test(cs.display) && cs.flexDirection.startsWith("row");
+  }
+
+  function place(wrap, card) {
+    let anchor = null;
+    try {
+      anchor = anchorFor(card);
+    } catch (e) {
+      anchor = null;
+    }
+    if (!anchor || !anchor.parent) anchor = { parent: card.element, before: null };
+    if (wrap.isConnected && wrap.parentElement === anchor.parent) return;
+    const ownLine = wrap.classList.contains("papershelf-own-line");
+    if (wrap.isConnected && ownLine && baselines.get(wrap) && baselines.get(wrap).row === anchor.parent) return;
+    // On twinned cards only move between copies when the target copy is the visible one.
+    if (wrap.isConnected && card.links.length > 1 && !parse.isRendered(anchor.parent)) return;
+    wrap.classList.remove("papershelf-own-line");
+    const before = anchor.before && anchor.before.parentNode === anchor.parent ? anchor.before : null;
+    let sizes = [];
+    try {
+      sizes = snapshot(anchor.parent, card.element);
+    } catch (e) {
+      sizes = [];
+    }
+    anchor.parent.insertBefore(wrap, before);
+    baselines.set(wrap, { card: card.element, row: anchor.parent, sizes });
+    fit(wrap);
+  }
+
+  // ------------------------------------------------------------------ scanning
+  function enabledHere() {
+    const view = parse.viewOf(root.location.href);
+    return view !== "other" && views[view] !== false;
+  }
+
+  function removeAll() {
+    for (const w of doc.querySelectorAll(`.${WIDGET}`)) w.remove();
+  }
+
+  function scan() {
+    scanTimer = null;
+    if (dead) return;
+    if (!enabledHere()) {
+      lastResult = null;
+      removeAll();
+      return;
+    }
+    const result = parse.parsePage(doc, root.location.href);
+    lastResult = result;
+    const keep = new Set();
+    const fresh = [];
+    for (const card of result.cards) {
+      if (!card.record) continue;
+      const existing = Array.from(card.element.querySelectorAll(`.${WIDGET}`)).filter(
+        (w) => w.getAttribute("data-papershelf-for") === card.id
+      );
+      const wrap = existing[0] || createWidget(card.id);
+      place(wrap, card);
+      keep.add(wrap);
+      if (!papers.has(card.id)) {
+        papers.set(card.id, { state: "idle", tags: [] });
+        fresh.push(card.id);
+      }
+      render(wrap);
+    }
+    for (const w of doc.querySelectorAll(`.${WIDGET}`)) if (!keep.has(w)) w.remove();
+    for (const e of result.errors) {
+      const key = `${e.arxiv_id}:${e.error}`;
+      if (!reportedErrors.has(key)) {
+        reportedErrors.add(key);
+        console.warn(`[Papershelf] ${e.error}`);
+      }
+    }
+    if (fresh.length) lookup(fresh);
+  }
+
+  function scheduleScan() {
+    if (!scanTimer && !dead) scanTimer = setTimeout(scan, SCAN_DELAY_MS);
+  }
+
+  function isOwn(node) {
+    if (!node) return false;
+    const element = node.nodeType === 1 ? node : node.parentElement;
+    return Boolean(element && element.closest && element.closest(`.${WIDGET}`));
+  }
+
+  function onMutations(mutations) {
+    for (const m of mutations) {
+      if (isOwn(m.target)) continue;
+      const nodes = [...m.addedNodes, ...m.removedNodes];
+      if (nodes.length && nodes.every((n) => (n.nodeType === 1 && n.classList.contains(WIDGET)) || isOwn(n))) continue;
+      scheduleScan();
+      return;
+    }
+  }
+
+  // ------------------------------------------------------------------ backend (via background)
+  async function lookup(ids) {
+    const answer = await send({ type: "lookup", ids });
+    const found = (answer && answer.papers) || {};
+    const queued = new Set((answer && answer.queued) || []);
+    for (const id of ids) {
+      const p = papers.get(id);
+      if (!p) continue;
+      if (found[id]) {
+        Object.assign(p, { state: "saved", queued: false, paperId: found[id].id, tags: found[id].tags || [], error: null });
+      } else if (queued.has(id)) {
+        if (p.state !== "saved") Object.assign(p, { state: "saving", queued: true, message: "waiting in the outbox" });
+      } else if (p.queued) {
+        // It left the outbox without arriving: the backend rejected it (listed in the popup).
+        Object.assign(p, { state: "error", queued: false, error: "Papershelf rejected it: see the popup" });
+      }
+      renderId(id);
+    }
+  }
+
+  function recordFor(id) {
+    if (!lastResult) scan();
+    const card = lastResult && lastResult.cards.find((c) => c.id === id && c.record);
+    return card ? card.record : null;
+  }
+
+  /** Save some cards; resolves {saved, queued, failed}. */
+  async function saveIds(ids) {
+    const cards = [];
+    for (const id of ids) {
+      const rec = recordFor(id);
+      const p = papers.get(id) || { tags: [] };
+      papers.set(id, p);
+      if (!rec) {
+        Object.assign(p, { state: "error", error: "this card could not be read" });
+        renderId(id);
+        continue;
+      }
+      Object.assign(p, { state: "saving", queued: false, error: null });
+      renderId(id);
+      cards.push(rec);
+    }
+    const out = { saved: 0, queued: 0, failed: 0 };
+    if (!cards.length) return out;
+    const source = { url: root.location.href, view: parse.viewOf(root.location.href) };
+    const answer = await send({ type: "save", cards, source });
+    if (answer.ok) {
+      (answer.results || []).forEach((r, i) => {
+        const id = r.arxiv_id || cards[i].arxiv_id;
+        const p = papers.get(id);
+        if (r.paper) {
+          Object.assign(p, { state: "saved", queued: false, paperId: r.paper.id, tags: r.paper.tags || [], error: null });
+          out.saved += 1;
+          announce(id, r.status === "created" ? "Saved to Papershelf" : "Already in Papershelf: updated");
+        } else {
+          Object.assign(p, { state: "error", error: "the backend did not return the paper" });
+          out.failed += 1;
+        }
+        renderId(id);
+      });
+    } else if (answer.queued) {
+      for (const c of cards) {
+        Object.assign(papers.get(c.arxiv_id), { state: "saving", queued: true, message: answer.message });
+        renderId(c.arxiv_id);
+        announce(c.arxiv_id, "Papershelf is not reachable: the save waits in the outbox");
+      }
+      out.queued += cards.length;
+    } else if (cards.length > 1) {
+      // A batch is all-or-nothing: find the bad card(s) one by one.
+      for (const c of cards) {
+        const r = await saveIds([c.arxiv_id]);
+        out.saved += r.saved;
+        out.queued += r.queued;
+        out.failed += r.failed;
+      }
+    } else {
+      const id = cards[0].arxiv_id;
+      Object.assign(papers.get(id), { state: "error", error: answer.error || "unknown error" });
+      renderId(id);
+      announce(id, `Could not save: ${answer.error || "unknown error"}`);
+      out.failed += 1;
+    }
+    return out;
+  }
+
+  function onButton(id) {
+    const p = papers.get(id);
+    if (p && p.state === "saving" && !p.queued) return; // already on its way
+    saveIds([id]);
+  }
+
+  let saveAllRunning = null;
+  function saveAll() {
+    if (saveAllRunning) return saveAllRunning;
+    saveAllRunning = (async () => {
+      scan();
+      const ids = [];
+      for (const c of (lastResult && lastResult.cards) || []) {
+        if (c.record && !ids.includes(c.id)) ids.push(c.id);
+      }
+      const todo = ids.filter((id) => (papers.get(id) || {}).state !== "saved");
+      const progress = { type: "saveAllProgress", url: root.location.href, total: ids.length, already: ids.length - todo.length, done: 0, saved: 0, queued: 0, failed: 0, finished: false };
+      send(progress);
+      for (let i = 0; i < todo.length; i += SAVE_ALL_CHUNK) {
+        const chunk = todo.slice(i, i + SAVE_ALL_CHUNK);
+        const r = await saveIds(chunk);
+        progress.done += chunk.length;
+        progress.saved += r.saved;
+        progress.queued += r.queued;
+        progress.failed += r.failed;
+        send({ ...progress });
+      }
+      progress.finished = true;
+      send({ ...progress });
+      return progress;
+    })();
+    const done = () => {
+      saveAllRunning = null;
+    };
+    saveAllRunning.then(done, done);
+    return saveAllRunning;
+  }
+
+  // ------------------------------------------------------------------ tags in the page
+  function openTagInput(wrap) {
+    const input = wrap.querySelector(".papershelf-tag-input");
+    input.hidden = false;
+    wrap.querySelector(".papershelf-tag-btn").hidden = true;
+    input.focus();
+  }
+
+  function closeTagInput(wrap, refocus) {
+    const input = wrap.querySelector(".papershelf-tag-input");
+    input.value = "";
+    input.hidden = true;
+    render(wrap);
+    if (refocus) wrap.querySelector(".papershelf-tag-btn").focus();
+  }
+
+  async function changeTags(id, add, remove) {
+    const p = papers.get(id);
+    if (!p || !p.paperId) return;
+    const answer = await send({ type: "changeTags", paperId: p.paperId, add, remove });
+    if (answer.ok && answer.paper) {
+      p.tags = answer.paper.tags || [];
+      announce(id, `Tags: ${p.tags.join(", ") || "none"}`);
+    } else {
+      announce(id, `Could not change tags: ${answer.error || "unknown error"}`);
+    }
+    renderId(id);
+  }
+
+  function onTagKey(e, id, wrap) {
+    e.stopPropagation(); // keep the page's keyboard shortcuts out of the input
+    const input = e.target;
+    if (e.key === "Enter") {
+      e.preventDefault();
+      const tag = input.value.trim();
+      if (tag) {
+        input.value = "";
+        changeTags(id, [tag], []);
+      }
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      closeTagInput(wrap, true);
+    } else if (e.key === "Backspace" && !input.value) {
+      const p = papers.get(id);
+      if (p && p.tags && p.tags.length) {
+        e.preventDefault();
+        changeTags(id, [], [p.tags[p.tags.length - 1]]);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ messages from the extension
+  function pageInfo() {
+    const cards = [];
+    const seen = new Set();
+    for (const c of (lastResult && lastResult.cards) || []) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      const p = papers.get(c.id) || {};
+      cards.push({
+        arxiv_id: c.id,
+        title: c.record ? c.record.title : null,
+        state: c.record ? p.state || "idle" : "unreadable",
+        queued: Boolean(p.queued),
+        paperId: p.paperId || null,
+        tags: p.tags || [],
+        error: c.error || p.error || null,
+      });
+    }
+    return {
+      url: root.location.href,
+      view: parse.viewOf(root.location.href),
+      enabled: enabledHere(),
+      cards,
+      errors: lastResult ? lastResult.errors.length : 0,
+      saving: Boolean(saveAllRunning),
+    };
+  }
+
+  function onMessage(msg, sender, sendResponse) {
+    if (!msg || typeof msg !== "object") return false;
+    if (msg.type === "saveAll") {
+      saveAll().then(sendResponse, (e) => sendResponse({ ok: false, error: String(e) }));
+      return true;
+    }
+    if (msg.type === "pageInfo") {
+      if (!lastResult) scan();
+      sendResponse(pageInfo());
+      return false;
+    }
+    if (msg.type === "delivered") {
+      for (const [id, paper] of Object.entries(msg.papers || {})) {
+        const p = papers.get(id);
+        if (!p) continue;
+        Object.assign(p, { state: "saved", queued: false, paperId: paper.id, tags: paper.tags || [], error: null });
+        renderId(id);
+        announce(id, "Delivered to Papershelf");
+      }
+      return false;
+    }
+    if (msg.type === "paperUpdated" && msg.paper && msg.paper.arxiv_id) {
+      const p = papers.get(msg.paper.arxiv_id);
+      if (p) {
+        Object.assign(p, { state: "saved", queued: false, paperId: msg.paper.id, tags: msg.paper.tags || [] });
+        renderId(msg.paper.arxiv_id);
+      }
+      return false;
+    }
+    if (msg.type === "settingsChanged") {
+      // Paired, unpaired or another backend: ask again what is saved.
+      const ids = [];
+      for (const [id, p] of papers) {
+        if (p.state !== "saving" || p.queued) {
+          Object.assign(p, { state: "idle", queued: false, paperId: null, tags: [], error: null });
+          ids.push(id);
+        }
+      }
+      for (const id of ids) renderId(id);
+      if (ids.length) lookup(ids);
+      return false;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------ start
+  function shutDown() {
+    dead = true;
+    if (observer) observer.disconnect();
+    if (scanTimer) clearTimeout(scanTimer);
+  }
+
+  async function start() {
+    try {
+      const s = await ext.storage.local.get("views");
+      views = { ...DEFAULT_VIEWS, ...(s.views || {}) };
+    } catch (e) {
+      /* defaults */
+    }
+    ext.runtime.onMessage.addListener(onMessage);
+    ext.storage.onChanged.addListener((changes, area) => {
+      if (area === "local" && changes.views) {
+        views = { ...DEFAULT_VIEWS, ...(changes.views.newValue || {}) };
+        scheduleScan();
+      }
+    });
+    observer = new MutationObserver(onMutations);
+    observer.observe(doc.documentElement, { childList: true, subtree: true });
+    root.addEventListener("popstate", scheduleScan);
+    root.addEventListener("resize", scheduleScan);
+    scan();
+  }
+
+  const api = { scan, saveAll, pageInfo, papers };
+  P.decorate = api;
+  if (typeof module !== "undefined" && module.exports) module.exports = api;
+  if (doc && ext && ext.runtime && ext.runtime.id) start();
+})(typeof globalThis !== "undefined" ? globalThis : this);
