@@ -29,7 +29,10 @@ def _library():
 def _body() -> Any:
     if not request.get_data(cache=True):
         raise ValidationError(None, "the request has no body")
-    body = request.get_json(silent=True, cache=True)
+    try:
+        body = request.get_json(silent=True, cache=True)
+    except RecursionError:
+        raise ValidationError(None, "the body is nested too deeply") from None
     if body is None:
         raise ValidationError(None, "the body is not valid JSON")
     return body
@@ -167,7 +170,7 @@ def delete_paper(paper_id: int):
 
 @api.post("/papers/<int:paper_id>/restore")
 def restore_paper(paper_id: int):
-    return _library().restore([_paper_id(paper_id)])[0]
+    return _library().restore([_paper_id(paper_id)])[0][0]
 
 
 @api.post("/papers/<int:paper_id>/tags")
@@ -213,14 +216,14 @@ def list_tags():
 @api.post("/tags/rename")
 def rename_tag():
     body = _object_body("from", "to", required=("from", "to"))
-    old = records.clean_tags([body["from"]], "from")[0]
-    new = records.clean_tags([body["to"]], "to")[0]
+    old = records.clean_tag(body["from"], "from")
+    new = records.clean_tag(body["to"], "to")
     return _library().rename_tag(old, new)
 
 
 @api.delete("/tags/<path:name>")
 def delete_tag(name: str):
-    tag = records.clean_tags([name], "name")[0]
+    tag = records.clean_tag(name, "name")
     return _library().delete_tag(tag)
 
 
@@ -240,7 +243,9 @@ def _id_field(body: dict, name: str) -> int:
 @api.post("/duplicates/merge")
 def merge():
     body = _object_body("keep", "other", "fields", required=("keep", "other"))
-    fields = body.get("fields") or {}
+    fields = body.get("fields")
+    if fields is None:
+        fields = {}
     if not isinstance(fields, dict):
         raise ValidationError("fields", 'must be an object like {"title": "other"}')
     paper, undo = _library().merge(_id_field(body, "keep"), _id_field(body, "other"), fields)

@@ -68,7 +68,7 @@ def error(status: int, message: str, field_name: str | None = None):
 
 def _guard():
     state: AppState = current_app.extensions[APP_NAME]
-    problem = security.host_problem(request.host, state.port)
+    problem = security.host_problem(request.headers.get("Host"), state.port)
     if problem:
         return error(403, problem)
     problem = security.origin_problem(request.headers.get("Origin"), state.port)

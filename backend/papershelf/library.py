@@ -29,6 +29,7 @@ PAPERS = "papers"
 FLAGS = "duplicate_flags"
 NOT_DUPLICATES = "not_duplicates"
 UNDO = "undo"
+META = "meta"
 MAX_SIGHTINGS = 100
 MAX_UNDO = 200
 SORTS = ("added", "published", "upvotes", "title", "updated", "relevance")
@@ -36,6 +37,10 @@ SORTS = ("added", "published", "upvotes", "title", "updated", "relevance")
 # Capture may refresh these; it never overwrites a field the user corrected by hand.
 CAPTURE_REFRESHED = ("upvotes", "comments", "github_stars")
 USER_DEFAULTS = {"tags": [], "notes": "", "read": False, "starred": False}
+# Every answered paper has the card's fields, null where unknown.
+CARD_DEFAULTS = {name: None for name in (
+    "arxiv_id", "abstract", "authors_count", "org_name", "org_fullname", "published",
+    "upvotes", "comments", "github_repo", "github_stars", "submitted_by", "thumbnail")}
 
 
 class NotFound(LookupError):
@@ -68,6 +73,7 @@ class Library:
         self.flags = self.db.table(FLAGS)
         self.not_duplicates = self.db.table(NOT_DUPLICATES)
         self.undo_log = self.db.table(UNDO)
+        self.meta = self.db.table(META)
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
         self._rebuild_indexes()
@@ -117,7 +123,9 @@ class Library:
                     ident = tagmod.identity(tag)
                     self._tag_counts[ident] -= 1
                     if self._tag_counts[ident] <= 0:
+                        # No paper uses it any more: the next one to use it chooses its spelling.
                         del self._tag_counts[ident]
+                        self._tag_spelling.pop(ident, None)
             self._dedupe.remove(doc_id)
             self._search.remove(doc_id)
         if doc is None:
@@ -128,6 +136,7 @@ class Library:
         for key in [doc.get("citation_key"), *doc.get("key_aliases", [])]:
             if key:
                 self._by_key[key.casefold()] = doc_id
+        doc.setdefault("authors", [])
         if not doc.get("deleted_at"):
             for tag in doc.get("tags", []):
                 ident = tagmod.identity(tag)
@@ -146,13 +155,26 @@ class Library:
         """Store a whole document (insert when doc_id is None); index it after commit."""
         doc = _copy(doc)
         if doc_id is None:
-            doc_id = self.papers.insert(doc)
+            doc_id = self._new_paper_id()
+            self.papers.insert(Document(doc, doc_id=doc_id))
         elif doc_id in self._docs or self.papers.contains(doc_id=doc_id):
             self.papers.update(_replace_with(doc), doc_ids=[doc_id])
         else:
             self.papers.insert(Document(doc, doc_id=doc_id))
         touched.append(doc_id)
         return doc_id
+
+    def _new_paper_id(self) -> int:
+        """A paper id never used before, even by a paper purged from the trash: ids are
+        stable names (undo records and links refer to them)."""
+        meta = self.meta.get(doc_id=1)
+        last = max(meta["last_paper_id"] if meta else 0, max(self._docs, default=0),
+                   max((int(k) for k in self.papers.storage.table_for_reading(PAPERS)), default=0))
+        if meta:
+            self.meta.update({"last_paper_id": last + 1}, doc_ids=[1])
+        else:
+            self.meta.insert(Document({"last_paper_id": last + 1}, doc_id=1))
+        return last + 1
 
     def _drop(self, doc_id: int, touched: list[int]) -> None:
         self.papers.remove(doc_ids=[doc_id])
@@ -184,7 +206,7 @@ class Library:
     # ------------------------------------------------------------------ output
     def public(self, doc_id: int, doc: dict | None = None) -> dict:
         doc = doc if doc is not None else self._stored(doc_id)
-        out = {"id": doc_id, **USER_DEFAULTS, **_copy(doc)}
+        out = {"id": doc_id, **CARD_DEFAULTS, **USER_DEFAULTS, **_copy(doc)}
         out.setdefault("hf_url", hf_url(out.get("arxiv_id")))
         out.setdefault("key_aliases", [])
         out.setdefault("deleted_at", None)
@@ -422,12 +444,13 @@ class Library:
                         edited = doc.setdefault("edited_fields", [])
                         if name not in edited:
                             edited.append(name)
-            if "arxiv_id" in changes and changes["arxiv_id"]:
-                other = self._by_arxiv.get(changes["arxiv_id"])
+            if "arxiv_id" in changes:
+                other = self._by_arxiv.get(changes["arxiv_id"]) if changes["arxiv_id"] else None
                 if other is not None and other != doc_id:
                     raise Conflict(f"paper {other} already has arXiv id {changes['arxiv_id']}; "
                                    "merge the two instead")
-                doc["hf_url"] = hf_url(changes["arxiv_id"])
+                if "hf_url" not in changes:
+                    doc["hf_url"] = hf_url(changes["arxiv_id"])
             self._touch(doc)
             self._put(doc_id, doc, touched)
         self._write(operation)
@@ -538,7 +561,7 @@ class Library:
         _, undo_id = self._undoable(label, doc_ids, operation)
         return [self.get(i) for i in doc_ids], undo_id
 
-    def restore(self, doc_ids: list[int]) -> list[dict]:
+    def restore(self, doc_ids: list[int]) -> tuple[list[dict], str]:
         for doc_id in doc_ids:
             self._stored(doc_id)
 
@@ -549,8 +572,8 @@ class Library:
                     doc["deleted_at"] = None
                     self._touch(doc)
                     self._put(doc_id, doc, touched)
-        self._write(operation)
-        return [self.get(i) for i in doc_ids]
+        _, undo_id = self._undoable(f"restore {len(doc_ids)} paper(s)", doc_ids, operation)
+        return [self.get(i) for i in doc_ids], undo_id
 
     def empty_trash(self) -> int:
         with self._lock:
@@ -560,7 +583,14 @@ class Library:
             for doc_id in gone:
                 if doc_id in self._docs and self._docs[doc_id].get("deleted_at"):
                     self._drop(doc_id, touched)
+            purged = {str(i) for i in gone}
             self._drop_flags_of(set(gone))
+            stale = [r.doc_id for r in self.undo_log if purged & set(r.get("before", {}))]
+            if stale:
+                self.undo_log.remove(doc_ids=stale)
+            stale = [r.doc_id for r in self.not_duplicates if r["a"] in gone or r["b"] in gone]
+            if stale:
+                self.not_duplicates.remove(doc_ids=stale)
         self._write(operation)
         return len(gone)
 
@@ -575,7 +605,7 @@ class Library:
         if action == "delete":
             return self.delete(doc_ids)
         if action == "restore":
-            return self.restore(doc_ids), None
+            return self.restore(doc_ids)
         if action in ("tag", "untag") and not tag_list:
             raise records.ValidationError("tags", f"are needed to {action}")
 

@@ -54,6 +54,8 @@ def _text(value: Any, field: str, limit: int, *, multiline: bool = False,
         raise ValidationError(field, f"must be a string, not {_type_name(value)}")
     if _CONTROL.search(value):
         raise ValidationError(field, "contains control characters")
+    if not _encodable(value):
+        raise ValidationError(field, "contains characters that are not valid Unicode text")
     value = unicodedata.normalize("NFC", value)
     if multiline:
         value = value.replace("\r\n", "\n").strip()
@@ -64,6 +66,14 @@ def _text(value: Any, field: str, limit: int, *, multiline: bool = False,
     if required and not value:
         raise ValidationError(field, "must not be empty")
     return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates such as "\ud800"
+        return False
+    return True
 
 
 def _count(value: Any, field: str) -> int | None:
@@ -325,6 +335,13 @@ def clean_ids(value: Any, field: str = "ids", limit: int = 100_000) -> list[int]
             raise ValidationError(f"{field}[{i}]", "must be a positive whole number")
         out.append(item)
     return list(dict.fromkeys(out))
+
+
+def clean_tag(value: Any, field: str) -> str:
+    try:
+        return tagmod.clean(value)
+    except ValueError as exc:
+        raise ValidationError(field, str(exc)) from None
 
 
 def clean_tags(value: Any, field: str = "tags") -> list[str]:

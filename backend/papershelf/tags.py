@@ -20,6 +20,10 @@ def clean(tag: object) -> str:
     """A tag as it is stored: trimmed, inner white space folded, levels tidied."""
     if not isinstance(tag, str):
         raise ValueError("a tag must be a string")
+    try:
+        tag.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a tag must be valid Unicode text") from None
     tag = unicodedata.normalize("NFC", tag)
     if _FORBIDDEN.search(tag):
         raise ValueError("a tag may not contain commas or control characters")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, send_from_directory
+from werkzeug.routing import PathConverter
 
 from . import APP_NAME, security
 
@@ -35,9 +36,19 @@ def index():
     return response
 
 
-@web.get("/<path:name>")
+class PagePathConverter(PathConverter):
+    """A path that is not under /api/: the API's own routes answer 404/405 for those."""
+    regex = r"(?!api/)[^/].*?"
+
+
+@web.record_once
+def _register_converter(state):
+    state.app.url_map.converters["page_path"] = PagePathConverter
+
+
+@web.get("/<page_path:name>")
 def asset(name: str):
     # send_from_directory refuses paths that leave the folder.
-    if name.startswith("api/") or not PAGE_DIR.is_dir():
+    if not PAGE_DIR.is_dir():
         abort(404)
     return send_from_directory(PAGE_DIR, name, max_age=0)
