@@ -12,6 +12,10 @@ FIXTURES_DIR = TESTS_DIR / "fixtures"
 
 sys.path.insert(0, str(TESTS_DIR))  # so tests can import server_process
 
+# Servers started by tests never look papers up on the internet; the enrichment tests
+# point an enricher at a local fake server explicitly.
+os.environ["PAPERSHELF_ENRICH"] = "0"
+
 
 @pytest.fixture
 def data_dir(tmp_path) -> Path:

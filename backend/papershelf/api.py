@@ -312,7 +312,72 @@ def revoke_client(client_id: str):
 
 
 # ----------------------------------------------------------------------------- BibTeX
-def _bib_response(text: str, filename: str) -> Response:
+MAX_BIB_CHARS = 15 * 1024 * 1024
+
+
+def _export_args() -> dict:
+    abstract = _bool_arg("abstract")
+    return {"tag": _text_arg("tag", 200) or None, "ids": _ids_arg(),
+            "abstract": True if abstract is None else abstract}
+
+
+@api.get("/export.bib")
+def export_file():
+    """The .bib file as a download (the library page's Export button)."""
+    args = _export_args()
+    text, report = _library().export_bibtex(**args)
+    name = "papershelf"
+    if args["tag"]:
+        name += "-" + "".join(ch if ch.isalnum() else "-" for ch in args["tag"]).strip("-")
     response = Response(text, mimetype="application/x-bibtex")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name or "papershelf"}.bib"'
+    response.headers["X-Papershelf-Entries"] = str(report.get("entries", 0))
+    response.headers["X-Papershelf-Incomplete"] = str(len(report.get("incomplete", [])))
     return response
+
+
+@api.get("/export")
+def export_json():
+    """The .bib text with the report of incomplete entries (the CLI prints it)."""
+    text, report = _library().export_bibtex(**_export_args())
+    return {"bibtex": text, "report": report}
+
+
+@api.post("/import")
+def import_bib():
+    body = _object_body("bibtex", required=("bibtex",))
+    text = body["bibtex"]
+    if not isinstance(text, str):
+        raise ValidationError("bibtex", "must be the text of a .bib file")
+    if len(text) > MAX_BIB_CHARS:
+        raise ValidationError("bibtex", "is too large")
+    return _library().import_bibtex(text)
+
+
+@api.get("/auto-exports")
+def list_auto_exports():
+    state = _state()
+    exporter = state.extras.get("autoexporter")
+    rows = state.library.list_auto_exports()
+    for row in rows:
+        row["error"] = exporter.errors.get(row["path"]) if exporter else None
+    return {"auto_exports": rows}
+
+
+@api.post("/auto-exports")
+def add_auto_export():
+    from .autoexport import check_path
+    body = _object_body("path", "tag", required=("path",))
+    path = check_path(body["path"])
+    tag = records.clean_tag(body["tag"], "tag") if body.get("tag") is not None else None
+    binding = _library().add_auto_export(path, tag)
+    exporter = _state().extras.get("autoexporter")
+    if exporter:
+        exporter.poke()
+    return binding, 201
+
+
+@api.delete("/auto-exports/<int:export_id>")
+def remove_auto_export(export_id: int):
+    _library().remove_auto_export(export_id)
+    return {"removed": export_id}

@@ -72,6 +72,159 @@ def desktop(data_dir, port):
     sys.exit(run(_data_dir(data_dir), port))
 
 
+# ----------------------------------------------------------------------------- library access
+class LibraryAccess:
+    """The running server on a data dir (over HTTP), or the library files directly.
+
+    One writer per library: when a server has the library open, every change goes through
+    it; otherwise the command holds the library's lock while it works.
+    """
+
+    def __init__(self, data_dir: Path):
+        from .server import find_running
+        self.data_dir = data_dir
+        self.server = find_running(data_dir)
+        self._backend = None
+
+    def __enter__(self):
+        if self.server is None:
+            from .server import AlreadyRunning, DataDirLock, StartupError, open_library
+            self._lock = DataDirLock(self.data_dir)
+            try:
+                self._lock.acquire()
+                self.library = open_library(self.data_dir)
+            except (AlreadyRunning, StartupError) as exc:
+                self._lock.release()
+                raise click.ClickException(str(exc)) from None
+        return self
+
+    def __exit__(self, *exc):
+        if self.server is None:
+            self.library.close()
+            self._lock.release()
+
+    def call(self, method: str, path: str, **kwargs):
+        import requests
+        token = security.Secrets(self.data_dir).token
+        answer = requests.request(method, self.server["url"] + path, timeout=300,
+                                  headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        body = answer.json()
+        if not answer.ok:
+            raise click.ClickException(body.get("error", f"the server answered {answer.status_code}"))
+        return body
+
+
+def _report_incomplete(report: dict) -> None:
+    incomplete = report.get("incomplete") or []
+    for item in incomplete:
+        click.echo(f"incomplete: {item.get('key')}: {item.get('message')}", err=True)
+    click.echo(f"exported {report.get('entries', 0)} entries"
+               + (f", {len(incomplete)} incomplete" if incomplete else ""), err=True)
+
+
+@cli.command("export")
+@data_dir_option
+@click.option("--tag", default=None, help="Only papers with this tag (or a tag below it).")
+@click.option("--ids", default=None, help="Only these paper ids, comma-separated.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (atomically) instead of standard output.")
+@click.option("--no-abstract", is_flag=True, help="Leave abstracts out.")
+def export_command(data_dir, tag, ids, output, no_abstract):
+    """Export the library (or a tag, or some papers) as BibTeX."""
+    from .bibtex_export import write_atomic
+    id_list = None
+    if ids:
+        try:
+            id_list = [int(p) for p in ids.split(",") if p.strip()]
+        except ValueError:
+            raise click.BadParameter("paper ids separated by commas", param_hint="--ids") from None
+    with LibraryAccess(_data_dir(data_dir)) as access:
+        if access.server:
+            params = {"abstract": "false" if no_abstract else "true"}
+            if tag:
+                params["tag"] = tag
+            if id_list:
+                params["ids"] = ",".join(map(str, id_list))
+            answer = access.call("GET", "/api/export", params=params)
+            text, report = answer["bibtex"], answer["report"]
+        else:
+            from .library import NotFound
+            try:
+                text, report = access.library.export_bibtex(tag=tag, ids=id_list,
+                                                            abstract=not no_abstract)
+            except NotFound as exc:
+                raise click.ClickException(str(exc)) from None
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    _report_incomplete(report)
+
+
+@cli.command("import")
+@data_dir_option
+@click.argument("bib_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(data_dir, bib_file):
+    """Import a .bib file (Zotero, JabRef, arXiv, hand-written)."""
+    from .bibtex_import import decode_bytes
+    text = decode_bytes(bib_file.read_bytes())
+    with LibraryAccess(_data_dir(data_dir)) as access:
+        if access.server:
+            report = access.call("POST", "/api/import", json={"bibtex": text})
+        else:
+            report = access.library.import_bibtex(text)
+    for error in report.get("errors", []):
+        where = f"line {error['line']}" if error.get("line") else "entry"
+        click.echo(f"skipped {where} ({error.get('key') or 'no key'}): {error.get('message')}", err=True)
+    for change in report.get("key_changes", []):
+        click.echo(f"key {change['key']} kept as {change['now']}: {change['message']}", err=True)
+    click.echo(f"created {report['created']}, merged {report['merged']}, "
+               f"possible duplicates {report['possible_duplicates']}, "
+               f"skipped {len(report.get('errors', []))}")
+
+
+@cli.group("auto-export")
+def auto_export():
+    """Keep .bib files in step with the library (needs the server running)."""
+
+
+def _running_access(data_dir) -> LibraryAccess:
+    access = LibraryAccess(_data_dir(data_dir))
+    if not access.server:
+        raise click.ClickException("auto-export works while the server runs: start `papershelf serve` "
+                                   "(or the desktop window) first")
+    return access
+
+
+@auto_export.command("add")
+@data_dir_option
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tag", default=None, help="Only papers with this tag.")
+def auto_export_add(data_dir, path, tag):
+    """Write PATH now and after every change."""
+    answer = _running_access(data_dir).call("POST", "/api/auto-exports",
+                                            json={"path": str(path.expanduser().resolve()), "tag": tag})
+    click.echo(f"auto-export {answer['id']}: {answer['path']}" + (f" (tag {tag})" if tag else ""))
+
+
+@auto_export.command("list")
+@data_dir_option
+def auto_export_list(data_dir):
+    """Show the bound files."""
+    for row in _running_access(data_dir).call("GET", "/api/auto-exports")["auto_exports"]:
+        line = f"{row['id']}\t{row['path']}" + (f"\ttag {row['tag']}" if row.get("tag") else "")
+        click.echo(line + (f"\tERROR {row['error']}" if row.get("error") else ""))
+
+
+@auto_export.command("remove")
+@data_dir_option
+@click.argument("export_id", type=int)
+def auto_export_remove(data_dir, export_id):
+    """Stop updating a bound file (the file stays)."""
+    _running_access(data_dir).call("DELETE", f"/api/auto-exports/{export_id}")
+    click.echo(f"removed auto-export {export_id}")
+
+
 def main():
     cli(prog_name="papershelf")
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 from tinydb.table import Document
 
-from . import citekeys, dedupe, records
+from . import bibtex_export, bibtex_import, citekeys, dedupe, records
 from . import tags as tagmod
 from .search import SearchIndex
 from .storage import LibraryDB
@@ -30,6 +30,7 @@ FLAGS = "duplicate_flags"
 NOT_DUPLICATES = "not_duplicates"
 UNDO = "undo"
 META = "meta"
+AUTO_EXPORTS = "auto_exports"
 MAX_SIGHTINGS = 100
 MAX_UNDO = 200
 SORTS = ("added", "published", "upvotes", "title", "updated", "relevance")
@@ -74,6 +75,8 @@ class Library:
         self.not_duplicates = self.db.table(NOT_DUPLICATES)
         self.undo_log = self.db.table(UNDO)
         self.meta = self.db.table(META)
+        self.auto_exports = self.db.table(AUTO_EXPORTS)
+        self._save_listeners: list[Callable[[list[dict]], None]] = []
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
         self._rebuild_indexes()
@@ -89,6 +92,17 @@ class Library:
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (outside the lock) after every committed change."""
         self._listeners.append(listener)
+
+    def on_save(self, listener: Callable[[list[dict]], None]) -> None:
+        """Call ``listener`` with the papers after every capture or import."""
+        self._save_listeners.append(listener)
+
+    def _saved(self, papers: list[dict]) -> None:
+        for listener in list(self._save_listeners):
+            try:
+                listener(papers)
+            except Exception:  # noqa: BLE001 - a listener never breaks a save
+                pass
 
     def _changed(self) -> None:
         for listener in list(self._listeners):
@@ -255,22 +269,18 @@ class Library:
         seen_at = now()
 
         def operation(touched):
-            results = []
-            batch_ids: dict[int, int] = {}  # doc id -> position of its first result
-            for card in cards:
-                results.append(self._save_one(card, source, seen_at, touched, batch_ids))
-            return results
+            return [self._save_one(card, source, seen_at, touched) for card in cards]
 
         results = self._write(operation)
         with self._lock:
             for result in results:
                 result["paper"] = self.public(result.pop("doc_id"))
+        self._saved([r["paper"] for r in results])
         summary = Counter(r["status"] for r in results)
         return {"results": results, "created": summary["created"], "merged": summary["merged"],
                 "possible_duplicates": summary["possible_duplicate"]}
 
-    def _save_one(self, card: dict, source: dict | None, seen_at: str, touched: list[int],
-                  batch_ids: dict[int, int]) -> dict:
+    def _save_one(self, card: dict, source: dict | None, seen_at: str, touched: list[int]) -> dict:
         card = dict(card)
         card_tags = card.pop("tags", [])
         card_source = card.pop("source", None) or source
@@ -305,7 +315,7 @@ class Library:
         doc.update(tags=self._with_tags([], card_tags), notes="", read=False, starred=False,
                    added_at=stamp, updated_at=stamp, rev=1,
                    sightings=[sighting] if sighting else [], key_aliases=[])
-        doc["citation_key"] = citekeys.make_key(doc, self._taken_keys())
+        doc["citation_key"] = citekeys.make_key(doc, self._by_key)
         doc_id = self._put(None, doc, touched)
         # Index at once so the rest of this batch can merge into it.
         self._index(doc_id, _copy(doc))
@@ -355,9 +365,6 @@ class Library:
     def _touch(doc: dict) -> None:
         doc["updated_at"] = now()
         doc["rev"] = doc.get("rev", 0) + 1
-
-    def _taken_keys(self) -> set[str]:
-        return set(self._by_key)
 
     def lookup(self, arxiv_ids: list[str]) -> dict:
         with self._lock:
@@ -483,10 +490,6 @@ class Library:
         return self.get(doc_id)
 
     # ------------------------------------------------------------------ undo
-    def _record_undo(self, label: str, before: dict[int, dict | None], touched: list[int]) -> None:
-        """Keep before-images of the papers an operation is about to change."""
-        self._pending_undo = (label, before)
-
     def _undoable(self, label: str, doc_ids: Iterable[int], operation: Callable[[list[int]], Any]):
         """Run an operation on papers so that it can be undone; returns (result, undo id)."""
         holder: dict[str, Any] = {}
@@ -791,44 +794,121 @@ class Library:
             self.undo_log.update({"flags": lost_flags}, doc_ids=[int(undo_id)])
         return self.get(keep), undo_id
 
-    # ------------------------------------------------------------------ imports
+    # ------------------------------------------------------------------ BibTeX
+    def all_keys(self) -> set[str]:
+        with self._lock:
+            return set(self._by_key)
+
+    def export_bibtex(self, *, tag: str | None = None, ids: list[int] | None = None,
+                      abstract: bool = True) -> tuple[str, dict]:
+        """The .bib text of the library (or a tag, or some papers) and a report."""
+        with self._lock:
+            if ids:
+                for doc_id in ids:
+                    if self._stored(doc_id).get("deleted_at"):
+                        raise NotFound(f"paper {doc_id} is in the trash")
+            papers = self.all_papers(tag=tag, ids=ids)
+            text, report = bibtex_export.export(papers, abstract=abstract, taken=self.all_keys())
+            assigned = {int(k): v for k, v in (report.get("assigned_keys") or {}).items()}
+        if assigned:
+            # Papers without a key get one now, once: the next export must cite the same.
+            def operation(touched):
+                for doc_id, key in assigned.items():
+                    doc = _copy(self._docs[doc_id])
+                    if not doc.get("citation_key"):
+                        doc["citation_key"] = key
+                        self._put(doc_id, doc, touched)
+            self._write(operation)
+        return text, report
+
+    def import_bibtex(self, text: str) -> dict:
+        """Import a .bib text: dedupe like capture, keep the file's keys, report problems."""
+        parsed = bibtex_import.parse(text)
+        errors = list(parsed.errors)
+        entries = []
+        for entry in parsed.entries:
+            entry = dict(entry)
+            key = entry.pop("citation_key", None)
+            aliases = entry.pop("key_aliases", None) or []
+            try:
+                clean = records.clean_card(entry)
+            except records.ValidationError as exc:
+                errors.append({"line": entry.get("line"), "key": key,
+                               "message": f"skipped: {exc}"})
+                continue
+            clean["citation_key"] = key
+            clean["key_aliases"] = [a for a in aliases if isinstance(a, str)]
+            entries.append(clean)
+        report = self.import_records(entries) if entries else {
+            "created": 0, "merged": 0, "possible_duplicates": 0, "ids": [], "key_changes": []}
+        report["errors"] = errors
+        report["warnings"] = list(parsed.warnings)
+        return report
+
     def import_records(self, entries: list[dict]) -> dict:
-        """Save parsed bibliography entries with the capture rules; keeps their keys."""
+        """Save cleaned bibliography entries with the capture rules (also against each
+        other); keep their citation keys where they are free."""
+        seen_at = now()
+
         def operation(touched):
-            results = []
+            results, key_changes = [], []
             for entry in entries:
                 entry = dict(entry)
-                wanted_key = entry.pop("citation_key", None)
+                wanted = entry.pop("citation_key", None)
                 aliases = entry.pop("key_aliases", []) or []
-                result = self._save_one({**entry, "tags": entry.get("tags", [])},
-                                        {"url": None, "view": "import"}, now(), touched, {})
+                result = self._save_one(entry, {"url": None, "view": "import"}, seen_at, touched)
                 doc_id = result["doc_id"]
                 doc = _copy(self._docs[doc_id])
-                if result["status"] == "merged":
-                    extra = [k for k in [wanted_key, *aliases] if k and k != doc.get("citation_key")]
-                    known = doc.setdefault("key_aliases", [])
-                    for key in extra:
-                        owner = self._by_key.get(key.casefold())
-                        if key not in known and (owner is None or owner == doc_id):
-                            known.append(key)
-                            self._by_key[key.casefold()] = doc_id
-                elif wanted_key and citekeys.validate_key(wanted_key) is None:
-                    owner = self._by_key.get(wanted_key.casefold())
+                file_keys = [k for k in [wanted, *aliases] if k and citekeys.is_usable_key(k)]
+                if result["status"] != "merged" and wanted and wanted in file_keys:
+                    owner = self._by_key.get(wanted.casefold())
                     if owner is None or owner == doc_id:
                         self._by_key.pop(doc["citation_key"].casefold(), None)
-                        doc["citation_key"] = wanted_key
-                        self._by_key[wanted_key.casefold()] = doc_id
-                    doc["key_aliases"] = [a for a in aliases if a != doc["citation_key"]]
+                        doc["citation_key"] = wanted
+                    else:
+                        key_changes.append({"key": wanted, "id": doc_id, "now": doc["citation_key"],
+                                            "message": f"key {wanted} is used by paper {owner}"})
+                known = doc.setdefault("key_aliases", [])
+                for key in file_keys:
+                    owner = self._by_key.get(key.casefold())
+                    if key != doc["citation_key"] and key not in known and owner in (None, doc_id):
+                        known.append(key)
+                for key in [doc["citation_key"], *known]:
+                    self._by_key[key.casefold()] = doc_id
                 self._put(doc_id, doc, touched)
                 self._index(doc_id, _copy(doc))
                 results.append(result)
-            return results
+            return results, key_changes
 
-        results = self._write(operation)
+        results, key_changes = self._write(operation)
+        with self._lock:
+            self._saved([self.public(r["doc_id"]) for r in results if r["doc_id"] in self._docs])
         summary = Counter(r["status"] for r in results)
         return {"created": summary["created"], "merged": summary["merged"],
                 "possible_duplicates": summary["possible_duplicate"],
-                "ids": [r["doc_id"] for r in results]}
+                "ids": [r["doc_id"] for r in results], "key_changes": key_changes}
+
+    # ------------------------------------------------------------------ auto-export
+    def add_auto_export(self, path: str, tag: str | None) -> dict:
+        def operation(touched):
+            for row in self.auto_exports:
+                if row["path"] == path:
+                    raise Conflict(f"{path} is already written by auto-export {row.doc_id}")
+            doc_id = self.auto_exports.insert({"path": path, "tag": tag, "created_at": now()})
+            return doc_id
+        doc_id = self._write(operation)
+        return {"id": doc_id, "path": path, "tag": tag}
+
+    def list_auto_exports(self) -> list[dict]:
+        with self._lock:
+            return [{"id": row.doc_id, **row} for row in self.auto_exports]
+
+    def remove_auto_export(self, export_id: int) -> None:
+        def operation(touched):
+            if not self.auto_exports.contains(doc_id=export_id):
+                raise NotFound(f"no auto-export {export_id}")
+            self.auto_exports.remove(doc_ids=[export_id])
+        self._write(operation)
 
     def set_enrichment(self, arxiv_id: str, fields: dict) -> bool:
         """Fill in metadata found online (author names, primary class) where it is missing."""

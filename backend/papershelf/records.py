@@ -237,7 +237,25 @@ METADATA_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "year": _year,
     "month": _short(16),
     "primary_class": _short(64),
+    "authors_others": lambda v, f: None if v is None else _flag(v, f),
+    "bib_extra": lambda v, f: _bib_extra(v, f),
 }
+
+def _bib_extra(value: Any, field: str) -> dict | None:
+    """Other BibTeX fields an imported entry had (editor, series, note…), kept for export."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationError(field, "must be an object of BibTeX field names to text")
+    if len(value) > 100:
+        raise ValidationError(field, "has too many fields")
+    out = {}
+    for name, text in value.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_\-]{0,40}", name):
+            raise ValidationError(field, f"has a field name that BibTeX cannot use ({str(name)[:40]!r})")
+        out[name.lower()] = _text(text, f"{field}.{name}", MAX_ABSTRACT, multiline=True)
+    return out
+
 
 CARD_EXTRA_FIELDS = {"tags", "source"}
 USER_FIELDS = {"tags", "notes", "read", "starred", "citation_key"}

@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -110,20 +110,56 @@ def open_library(data_dir: Path) -> Library:
 
 
 @dataclass
-class RunningServer:
-    """A server started in this process (used by the desktop window and tests)."""
+class Backend:
+    """Everything one running server holds: the library, its lock, the WSGI server and
+    the background helpers. ``close`` releases all of it, in order."""
+    data_dir: Path
+    library: Library
+    lock: DataDirLock
+    wsgi: object
     url: str
     port: int
-    library: Library
-    _server: object
+    helpers: list = field(default_factory=list)
+
+    def close(self) -> None:
+        for helper in self.helpers:
+            try:
+                helper.stop()
+            except Exception:  # noqa: BLE001 - stopping must go on to close the library
+                pass
+        try:
+            self.library.close()
+        finally:
+            (self.data_dir / SERVER_FILE).unlink(missing_ok=True)
+            self.lock.release()
+
+
+@dataclass
+class RunningServer:
+    """A server started on a thread of this process (the desktop window, tests)."""
+    backend: Backend
     _thread: threading.Thread
-    _lock: DataDirLock
-    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.backend.url
+
+    @property
+    def port(self) -> int:
+        return self.backend.port
+
+    @property
+    def library(self) -> Library:
+        return self.backend.library
+
+    @property
+    def data_dir(self) -> Path:
+        return self.backend.data_dir
 
     def stop(self) -> None:
-        self._server.close()
+        self.backend.wsgi.close()
         self._thread.join(10)
-        _shutdown(self.library, self.data_dir, self._lock)
+        self.backend.close()
 
 
 def _bind(app, host: str, port: int):
@@ -138,7 +174,24 @@ def _bind(app, host: str, port: int):
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _prepare(data_dir: Path, port: int, host: str):
+def _start_helpers(app, library: Library, data_dir: Path) -> list:
+    """Background work beside the requests: enrichment and auto-export."""
+    from .autoexport import AutoExporter
+    from .enrich import Enricher, needs_enrichment
+
+    enricher = Enricher(library.set_enrichment, cache_path=data_dir / "enrich-cache.json")
+    library.on_save(lambda papers: enricher.enqueue_many(
+        p["arxiv_id"] for p in papers if needs_enrichment(p)))
+    enricher.enqueue_many(p["arxiv_id"] for p in library.all_papers() if needs_enrichment(p))
+    enricher.start()
+    exporter = AutoExporter(library)
+    exporter.start()
+    app.extensions[APP_NAME].extras.update(enricher=enricher, autoexporter=exporter)
+    return [exporter, enricher]
+
+
+def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
+    """Lock the library, open it, bind the port and start the helpers (not serving yet)."""
     data_dir = Path(data_dir).expanduser().resolve()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -153,60 +206,53 @@ def _prepare(data_dir: Path, port: int, host: str):
         library = open_library(data_dir)
         try:
             app = create_app(library, data_dir, port)
-            server = _bind(app, host, port)
+            wsgi = _bind(app, host, port)
         except BaseException:
             library.close()
             raise
     except BaseException:
         lock.release()
         raise
-    actual_port = server.effective_port
-    if actual_port != port:
-        # Port 0 asked for any free port: the Host check must know the real one.
-        app.extensions[APP_NAME].port = actual_port
+    actual_port = wsgi.effective_port
+    # Port 0 asks for any free port: the Host check must know the real one.
+    app.extensions[APP_NAME].port = actual_port
     url = f"http://127.0.0.1:{actual_port}" if host in ("127.0.0.1", "0.0.0.0") else \
         f"http://{host}:{actual_port}"
+    backend = Backend(data_dir=data_dir, library=library, lock=lock, wsgi=wsgi, url=url,
+                      port=actual_port)
+    backend.helpers = _start_helpers(app, library, data_dir)
     write_atomically(data_dir / SERVER_FILE, json.dumps(
         {"pid": os.getpid(), "port": actual_port, "url": url}).encode())
-    return data_dir, lock, library, server, url, actual_port
-
-
-def _shutdown(library: Library, data_dir: Path, lock: DataDirLock) -> None:
-    try:
-        library.close()
-    finally:
-        (Path(data_dir) / SERVER_FILE).unlink(missing_ok=True)
-        lock.release()
+    return backend
 
 
 def serve(data_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
           announce=print) -> None:
     """Run the server in the foreground until SIGINT/SIGTERM."""
-    data_dir, lock, library, server, url, _ = _prepare(data_dir, port, host)
-    for warning in library.warnings:
+    backend = open_backend(data_dir, port, host)
+    for warning in backend.library.warnings:
         announce(f"WARNING: {warning}")
 
     def stop(signum, frame):
-        server.close()
+        backend.wsgi.close()
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    announce(f"Papershelf is serving {url} (library: {data_dir})")
+    announce(f"Papershelf is serving {backend.url} (library: {backend.data_dir})")
     try:
-        server.run()
+        backend.wsgi.run()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        _shutdown(library, data_dir, lock)
+        backend.close()
 
 
 def start_in_thread(data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> RunningServer:
     """Start the server on a background thread (port None or 0: any free port)."""
-    data_dir, lock, library, server, url, actual_port = _prepare(data_dir, port or 0, host)
-    thread = threading.Thread(target=server.run, name="papershelf-server", daemon=True)
+    backend = open_backend(data_dir, port or 0, host)
+    thread = threading.Thread(target=backend.wsgi.run, name="papershelf-server", daemon=True)
     thread.start()
-    return RunningServer(url=url, port=actual_port, library=library, _server=server,
-                         _thread=thread, _lock=lock, data_dir=data_dir)
+    return RunningServer(backend=backend, _thread=thread)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
