@@ -62,7 +62,8 @@ def token(data_dir, rotate):
 @cli.command()
 @data_dir_option
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Port for the server the window starts if none is running (default: any free port).")
+              help="Port for the server the window starts if none is running "
+                   "(default: 27311 if free, so the extension finds it; else any free port).")
 def desktop(data_dir, port):
     """Open the library in a desktop window."""
     try:

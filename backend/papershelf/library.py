@@ -122,6 +122,8 @@ class Library:
         self._docs: dict[int, dict] = {}
         for doc in self.papers:
             self._index(doc.doc_id, dict(doc))
+        meta = self.meta.get(doc_id=1) or {}
+        self._last_paper_id = max(meta.get("last_paper_id", 0), max(self._docs, default=0))
 
     def _index(self, doc_id: int, doc: dict | None) -> None:
         """Bring every index in line with the stored document (None: it is gone)."""
@@ -181,14 +183,14 @@ class Library:
     def _new_paper_id(self) -> int:
         """A paper id never used before, even by a paper purged from the trash: ids are
         stable names (undo records and links refer to them)."""
-        meta = self.meta.get(doc_id=1)
-        last = max(meta["last_paper_id"] if meta else 0, max(self._docs, default=0),
-                   max((int(k) for k in self.papers.storage.table_for_reading(PAPERS)), default=0))
-        if meta:
-            self.meta.update({"last_paper_id": last + 1}, doc_ids=[1])
+        new_id = self._last_paper_id + 1
+        if self.meta.contains(doc_id=1):
+            self.meta.update({"last_paper_id": new_id}, doc_ids=[1])
         else:
-            self.meta.insert(Document({"last_paper_id": last + 1}, doc_id=1))
-        return last + 1
+            self.meta.insert(Document({"last_paper_id": new_id}, doc_id=1))
+        # Kept in memory; a failed transaction rebuilds it from what was stored.
+        self._last_paper_id = new_id
+        return new_id
 
     def _drop(self, doc_id: int, touched: list[int]) -> None:
         self.papers.remove(doc_ids=[doc_id])

@@ -213,7 +213,7 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
     except BaseException:
         lock.release()
         raise
-    actual_port = wsgi.effective_port
+    actual_port = int(wsgi.effective_port)
     # Port 0 asks for any free port: the Host check must know the real one.
     app.extensions[APP_NAME].port = actual_port
     url = f"http://127.0.0.1:{actual_port}" if host in ("127.0.0.1", "0.0.0.0") else \

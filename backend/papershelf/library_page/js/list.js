@@ -1,0 +1,375 @@
+// A virtualised paper list: only the rows in (and just around) the viewport exist in the
+// DOM, and rows are fetched from the backend a page at a time (limit/offset), so 50,000
+// papers cost the same as 50.
+import { api } from "./api.js";
+import { h, icon, firstAuthors, shortDate, relTime, clear } from "./dom.js";
+
+const PAGE = 100;          // rows per request (the API allows up to 500)
+const OVERSCAN = 8;        // rows rendered above and below the viewport
+const MAX_PAGES = 40;      // pages kept in memory (4,000 rows)
+const FETCH_DELAY = 40;    // ms: wait for a fast scroll to settle before fetching
+
+export class PaperList {
+  /**
+   * @param {HTMLElement} viewport  scrolling element (the list body)
+   * @param {object} hooks  {onOpen(paper, index), onSelection(set), onTotal(total, loaded), onCursor(index), onToggleStar(paper), onError(err)}
+   */
+  constructor(viewport, hooks) {
+    this.viewport = viewport;
+    this.hooks = hooks;
+    this.rowHeight = 36;
+    this.params = {};
+    this.total = 0;
+    this.loadedOnce = false;
+    this.gen = 0;
+    this.pages = new Map();     // page index -> [paper]
+    this.stale = new Map();     // shown while a reload is in flight
+    this.inflight = new Map();  // page index -> AbortController
+    this.rowEls = new Map();    // row index -> element
+    this.free = [];
+    this.selected = new Set();  // paper ids
+    this.anchor = null;         // index for shift-click ranges
+    this.cursor = -1;           // keyboard cursor (row index)
+    this.openId = null;
+
+    this.sizer = h("div", { class: "list-sizer" });
+    this.rowsBox = h("div", { class: "list-rows", role: "rowgroup" });
+    viewport.append(this.sizer, this.rowsBox);
+
+    this._raf = 0;
+    this._fetchTimer = 0;
+    viewport.addEventListener("scroll", () => this.schedule(), { passive: true });
+    new ResizeObserver(() => this.schedule()).observe(viewport);
+    this.rowsBox.addEventListener("click", (e) => this._onClick(e));
+    this.rowsBox.addEventListener("dblclick", (e) => {
+      const row = e.target.closest(".row");
+      if (row) this.open(Number(row.dataset.index));
+    });
+  }
+
+  // ---- data ---------------------------------------------------------------
+  /** New query (filters, search, sort): forget everything and start at the top. */
+  setParams(params) {
+    this.params = { ...params };
+    this.gen++;
+    this._abortAll();
+    this.pages.clear();
+    this.stale.clear();
+    this.cursor = -1;
+    this.anchor = null;
+    this.viewport.scrollTop = 0;
+    this.loadedOnce = false;
+    this._recycleAll();
+    this.viewport.dataset.busy = "true";
+    this._fetchPage(0);
+    this.schedule();
+  }
+
+  /** Same query, fresh data (after an edit): keep scroll position, no flicker. */
+  reload() {
+    this.viewport.dataset.busy = "true";
+    this.gen++;
+    this._abortAll();
+    for (const [k, v] of this.pages) this.stale.set(k, v);
+    this.pages.clear();
+    const [first, last] = this._range();
+    const p0 = Math.floor(first / PAGE), p1 = Math.floor(Math.max(first, last - 1) / PAGE);
+    for (let p = p0; p <= p1; p++) this._fetchPage(p);
+    if (p0 > p1) this._fetchPage(0);
+  }
+
+  _abortAll() {
+    for (const c of this.inflight.values()) c.abort();
+    this.inflight.clear();
+  }
+
+  async _fetchPage(p) {
+    if (this.pages.has(p) || this.inflight.has(p)) return;
+    const ctrl = new AbortController();
+    this.inflight.set(p, ctrl);
+    const gen = this.gen;
+    try {
+      const data = await api.listPapers({ ...this.params, limit: PAGE, offset: p * PAGE }, ctrl.signal);
+      if (gen !== this.gen) return;
+      this.inflight.delete(p);
+      this.pages.set(p, data.papers || []);
+      this.stale.delete(p);
+      const total = typeof data.total === "number" ? data.total : (data.papers || []).length;
+      if (total !== this.total || !this.loadedOnce) {
+        this.total = total;
+        this.loadedOnce = true;
+        // stale pages beyond the end are gone
+        for (const k of [...this.stale.keys()]) if (k * PAGE >= total) this.stale.delete(k);
+        this.hooks.onTotal && this.hooks.onTotal(total);
+      }
+      this._evict(p);
+      this.schedule();
+    } catch (e) {
+      if (gen === this.gen) this.inflight.delete(p);
+      if (e && e.name === "AbortError") return;
+      if (gen === this.gen && this.hooks.onError) this.hooks.onError(e);
+    }
+  }
+
+  _evict(center) {
+    if (this.pages.size <= MAX_PAGES) return;
+    const keys = [...this.pages.keys()].sort((a, b) => Math.abs(b - center) - Math.abs(a - center));
+    while (this.pages.size > MAX_PAGES) this.pages.delete(keys.shift());
+  }
+
+  paperAt(i) {
+    if (i < 0 || i >= this.total) return null;
+    const p = Math.floor(i / PAGE);
+    const page = this.pages.get(p) || this.stale.get(p);
+    return page ? page[i - p * PAGE] || null : null;
+  }
+
+  /** Replace a paper everywhere it is cached (after a PATCH) and redraw its row. */
+  updatePaper(paper) {
+    for (const src of [this.pages, this.stale]) {
+      for (const rows of src.values()) {
+        const j = rows.findIndex((r) => r.id === paper.id);
+        if (j >= 0) rows[j] = paper;
+      }
+    }
+    this.schedule();
+  }
+
+  /** Every id matching the current query (pages of 500): for "select all". */
+  async allIds() {
+    const ids = [];
+    for (let off = 0; off < this.total; off += 500) {
+      const data = await api.listPapers({ ...this.params, limit: 500, offset: off });
+      for (const p of data.papers || []) ids.push(p.id);
+      if (!data.papers || data.papers.length < 500) break;
+    }
+    return ids;
+  }
+
+  // ---- rendering ------------------------------------------------------------
+  schedule() {
+    if (this._raf) return;
+    this._raf = requestAnimationFrame(() => { this._raf = 0; this.render(); });
+  }
+
+  _range() {
+    const rh = this.rowHeight;
+    const top = this.viewport.scrollTop;
+    const height = this.viewport.clientHeight || 600;
+    const first = Math.max(0, Math.floor(top / rh) - OVERSCAN);
+    const last = Math.min(this.total, Math.ceil((top + height) / rh) + OVERSCAN);
+    return [first, last];
+  }
+
+  render() {
+    this.sizer.style.height = `${this.total * this.rowHeight}px`;
+    const [first, last] = this._range();
+    // recycle rows that scrolled away
+    for (const [i, el] of this.rowEls) {
+      if (i < first || i >= last) {
+        this.rowEls.delete(i);
+        el.hidden = true;
+        this.free.push(el);
+      }
+    }
+    let missing = false;
+    let usedStale = false;
+    for (let i = first; i < last; i++) {
+      const paper = this.paperAt(i);
+      if (!paper) missing = true;
+      else if (!this.pages.has(Math.floor(i / PAGE))) usedStale = true;
+      let el = this.rowEls.get(i);
+      if (!el) {
+        el = this.free.pop() || this._newRow();
+        el.hidden = false;
+        el._paper = undefined;
+        this.rowEls.set(i, el);
+      }
+      this._fill(el, i, paper);
+    }
+    if (missing) {
+      clearTimeout(this._fetchTimer);
+      this._fetchTimer = setTimeout(() => {
+        const [f, l] = this._range();
+        for (let p = Math.floor(f / PAGE); p <= Math.floor(Math.max(f, l - 1) / PAGE); p++) {
+          if (!this.pages.has(p)) this._fetchPage(p);
+        }
+      }, FETCH_DELAY);
+    }
+    this.viewport.dataset.rendered = String(this.rowEls.size);
+    this.viewport.dataset.total = String(this.total);
+    // For tests and scripts: "false" once the rows on screen show fresh data.
+    this.viewport.dataset.busy = missing || usedStale || !this.loadedOnce ? "true" : "false";
+  }
+
+  _newRow() {
+    const cells = {
+      check: h("span", { class: "cell c-check" }, h("input", { type: "checkbox", class: "row-check", "aria-label": "Select", tabindex: "-1" })),
+      star: h("span", { class: "cell c-star" }, h("button", { class: "star-btn", "aria-label": "Star", tabindex: "-1" }, icon("star"))),
+      title: h("span", { class: "cell c-title" }),
+      authors: h("span", { class: "cell c-authors" }),
+      date: h("span", { class: "cell c-date" }),
+      upvotes: h("span", { class: "cell c-upvotes" }),
+      tags: h("span", { class: "cell c-tags" }),
+      added: h("span", { class: "cell c-added" }),
+    };
+    const el = h("div", { class: "row", role: "row" }, Object.values(cells));
+    el._cells = cells;
+    this.rowsBox.appendChild(el);
+    return el;
+  }
+
+  _fill(el, i, paper) {
+    const sel = paper ? this.selected.has(paper.id) : false;
+    const cur = i === this.cursor;
+    const open = paper ? paper.id === this.openId : false;
+    const key = `${i}|${sel}|${cur}|${open}`;
+    if (el._paper === paper && el._key === key) return;
+    el._key = key;
+    el.style.transform = `translateY(${i * this.rowHeight}px)`;
+    el.dataset.index = String(i);
+    el.classList.toggle("selected", sel);
+    el.classList.toggle("cursor", cur);
+    el.classList.toggle("open", open);
+    el.setAttribute("aria-selected", sel ? "true" : "false");
+    el._cells.check.firstChild.checked = sel;
+    if (el._paper === paper) return;
+    el._paper = paper;
+    const c = el._cells;
+    if (!paper) {
+      el.classList.add("loading");
+      el.dataset.id = "";
+      for (const k of ["title", "authors", "date", "upvotes", "added"]) c[k].textContent = "";
+      clear(c.tags);
+      c.title.appendChild(h("span", { class: "skeleton" }));
+      c.check.firstChild.checked = false;
+      return;
+    }
+    el.classList.remove("loading");
+    el.dataset.id = String(paper.id);
+    el.classList.toggle("unread", !paper.read);
+    el.classList.toggle("starred", !!paper.starred);
+    c.check.firstChild.checked = sel;
+    c.star.firstChild.setAttribute("aria-pressed", paper.starred ? "true" : "false");
+    c.title.textContent = paper.title || "(untitled)";
+    c.title.title = paper.title || "";
+    c.authors.textContent = firstAuthors(paper);
+    c.authors.title = (paper.authors || []).join(", ");
+    c.date.textContent = shortDate(paper.published);
+    c.upvotes.textContent = paper.upvotes == null ? "" : String(paper.upvotes);
+    clear(c.tags);
+    for (const t of (paper.tags || []).slice(0, 4)) c.tags.appendChild(h("span", { class: "chip small" }, t));
+    if ((paper.tags || []).length > 4) c.tags.appendChild(h("span", { class: "more" }, `+${paper.tags.length - 4}`));
+    c.added.textContent = relTime(paper.added_at);
+    c.added.title = paper.added_at || "";
+  }
+
+  _recycleAll() {
+    for (const [i, el] of this.rowEls) { el.hidden = true; this.free.push(el); }
+    this.rowEls.clear();
+  }
+
+  // ---- selection, cursor ---------------------------------------------------------
+  _onClick(e) {
+    const row = e.target.closest(".row");
+    if (!row || row.classList.contains("loading")) return;
+    const i = Number(row.dataset.index);
+    const paper = this.paperAt(i);
+    if (!paper) return;
+    if (e.target.closest(".star-btn")) {
+      e.stopPropagation();
+      this.hooks.onToggleStar && this.hooks.onToggleStar(paper);
+      return;
+    }
+    if (e.target.closest(".c-check")) {
+      if (e.target.tagName !== "INPUT") e.preventDefault();
+      if (e.shiftKey && this.anchor !== null) this._selectRange(this.anchor, i, true);
+      else this.toggleSelect(paper.id);
+      this.anchor = i;
+      this.setCursor(i, false);
+      return;
+    }
+    if (e.shiftKey && this.anchor !== null) {
+      this._selectRange(this.anchor, i, !(e.ctrlKey || e.metaKey));
+      this.setCursor(i, false);
+      return;
+    }
+    if (e.ctrlKey || e.metaKey) {
+      this.toggleSelect(paper.id);
+      this.anchor = i;
+      this.setCursor(i, false);
+      return;
+    }
+    this.anchor = i;
+    this.setCursor(i, false);
+    this.open(i);
+  }
+
+  _selectRange(a, b, replace) {
+    if (replace) this.selected.clear();
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    for (let k = lo; k <= hi; k++) {
+      const p = this.paperAt(k);
+      if (p) this.selected.add(p.id);
+    }
+    this._selectionChanged();
+  }
+
+  toggleSelect(id) {
+    if (this.selected.has(id)) this.selected.delete(id); else this.selected.add(id);
+    this._selectionChanged();
+  }
+
+  setSelection(ids) {
+    this.selected = new Set(ids);
+    this._selectionChanged();
+  }
+
+  clearSelection() {
+    if (!this.selected.size) return;
+    this.selected.clear();
+    this._selectionChanged();
+  }
+
+  _selectionChanged() {
+    for (const el of this.rowEls.values()) el._key = null;
+    this.schedule();
+    this.hooks.onSelection && this.hooks.onSelection(this.selected);
+  }
+
+  setCursor(i, scroll = true) {
+    if (this.total === 0) { this.cursor = -1; return; }
+    i = Math.max(0, Math.min(this.total - 1, i));
+    this.cursor = i;
+    if (scroll) this.scrollToIndex(i);
+    this.schedule();
+    this.hooks.onCursor && this.hooks.onCursor(i);
+  }
+
+  moveCursor(delta) {
+    this.setCursor(this.cursor < 0 ? 0 : this.cursor + delta);
+  }
+
+  scrollToIndex(i) {
+    const rh = this.rowHeight;
+    const top = i * rh;
+    const vp = this.viewport;
+    if (top < vp.scrollTop) vp.scrollTop = top;
+    else if (top + rh > vp.scrollTop + vp.clientHeight) vp.scrollTop = top + rh - vp.clientHeight;
+  }
+
+  open(i) {
+    const paper = this.paperAt(i);
+    if (!paper) return;
+    this.cursor = i;
+    this.openId = paper.id;
+    this.schedule();
+    this.hooks.onOpen && this.hooks.onOpen(paper, i);
+  }
+
+  setOpenId(id) {
+    this.openId = id;
+    for (const el of this.rowEls.values()) el._key = null;
+    this.schedule();
+  }
+}

@@ -1,0 +1,668 @@
+// Papershelf library page: wires the list, sidebar, detail pane, views and keyboard.
+import { api, onConnectivity } from "./api.js";
+import { h, $, $$, clear, icon, debounce, plural } from "./dom.js";
+import { PaperList } from "./list.js";
+import { DetailPane } from "./detail.js";
+import { DuplicatesView } from "./duplicates.js";
+import { TagsView } from "./tagsview.js";
+import { PairingView } from "./pairing.js";
+import { toast, errorToast, modal, modalOpen, promptDialog } from "./ui.js";
+import { attachTagAutocomplete } from "./tagedit.js";
+import { exportBibtex, inDesktop } from "./export.js";
+
+// ---------------------------------------------------------------- state ----
+const DEFAULTS = { q: "", tag: "", read: "", starred: false, trash: false, sort: "", order: "" };
+const state = { view: "library", ...DEFAULTS };
+let lastUndo = null; // {id, label}
+
+const SORTS = [
+  { value: "added", label: "Date added" },
+  { value: "published", label: "Published" },
+  { value: "upvotes", label: "Upvotes" },
+  { value: "title", label: "Title" },
+  { value: "relevance", label: "Relevance" },
+];
+const defaultOrder = (sort) => (sort === "title" ? "asc" : "desc");
+const effectiveSort = () => state.sort || (state.q ? "relevance" : "added");
+const effectiveOrder = () => state.order || defaultOrder(effectiveSort());
+
+function queryParams() {
+  const p = { sort: effectiveSort() };
+  if (p.sort !== "relevance") p.order = effectiveOrder();
+  if (state.q) p.q = state.q;
+  if (state.tag) p.tag = state.tag;
+  if (state.read) p.read = state.read;
+  if (state.starred) p.starred = "true";
+  if (state.trash) p.trash = "true";
+  return p;
+}
+const hasFilters = () => !!(state.q || state.tag || state.read || state.starred || state.trash);
+
+// ---------------------------------------------------------------- hash ----
+function readHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [view, qs] = raw.split("?");
+  const u = new URLSearchParams(qs || "");
+  state.view = ["library", "duplicates", "tags", "pairing"].includes(view) ? view : "library";
+  if (state.view !== "library") return; // other views keep the library's filters
+  state.q = u.get("q") || "";
+  state.tag = u.get("tag") || "";
+  state.read = ["true", "false"].includes(u.get("read")) ? u.get("read") : "";
+  state.starred = u.get("starred") === "1";
+  state.trash = u.get("trash") === "1";
+  state.sort = SORTS.some((s) => s.value === u.get("sort")) ? u.get("sort") : "";
+  state.order = ["asc", "desc"].includes(u.get("order")) ? u.get("order") : "";
+}
+function hashFor(view, st = state) {
+  const u = new URLSearchParams();
+  if (view === "library") {
+    if (st.q) u.set("q", st.q);
+    if (st.tag) u.set("tag", st.tag);
+    if (st.read) u.set("read", st.read);
+    if (st.starred) u.set("starred", "1");
+    if (st.trash) u.set("trash", "1");
+    if (st.sort) u.set("sort", st.sort);
+    if (st.order) u.set("order", st.order);
+  }
+  const s = u.toString();
+  return `#/${view}${s ? `?${s}` : ""}`;
+}
+function writeHash() {
+  const target = hashFor(state.view);
+  if (location.hash !== target) history.replaceState(null, "", target);
+}
+
+// ---------------------------------------------------------------- elements ----
+const els = {};
+let list, detail, dups, tagsView, pairing;
+
+function buildLayout() {
+  const app = $("#app");
+  clear(app);
+
+  els.search = h("input", { type: "search", id: "search", class: "search-input", placeholder: "Search titles, abstracts, authors, tags", "aria-label": "Search", autocomplete: "off", spellcheck: "false" });
+  els.searchKbd = h("kbd", { class: "search-kbd", "aria-hidden": "true" }, "/");
+  els.dupBadge = h("span", { class: "badge count", id: "dup-count", hidden: true });
+  els.pairBadge = h("span", { class: "badge count attention", id: "pair-count", hidden: true });
+  els.themeBtn = h("button", { type: "button", class: "icon-btn", id: "theme-toggle", "aria-label": "Theme" });
+  els.helpBtn = h("button", { type: "button", class: "icon-btn", id: "help-btn", "aria-label": "Keyboard shortcuts", title: "Keyboard shortcuts (?)" }, icon("keyboard"));
+  const tab = (view, label, badge) => h("a", { href: `#/${view}`, class: "tab", dataset: { view }, id: `tab-${view}` }, label, badge || null);
+
+  const topbar = h("header", { class: "topbar" },
+    h("a", { class: "brand", href: "#/library", "aria-label": "Papershelf library" }, h("span", { class: "logo" }, icon("book")), h("span", { class: "brand-name" }, "Papershelf")),
+    h("div", { class: "search" }, icon("search", "icon search-icon"), els.search, els.searchKbd),
+    h("nav", { class: "tabs", "aria-label": "Views" },
+      tab("library", "Library"), tab("duplicates", "Duplicates", els.dupBadge), tab("tags", "Tags"), tab("pairing", "Pairing", els.pairBadge)),
+    h("div", { class: "top-actions" }, els.themeBtn, els.helpBtn));
+
+  els.offline = h("div", { class: "banner", id: "offline", role: "alert", hidden: true }, "The Papershelf service is not answering. Is it still running?");
+
+  // sidebar
+  els.smart = h("ul", { class: "smart-list" });
+  els.tagFilter = h("input", { type: "search", class: "input small", placeholder: "Filter tags", "aria-label": "Filter tags", id: "tag-filter" });
+  els.tagList = h("ul", { class: "tag-list", id: "tag-list" });
+  const sidebar = h("aside", { class: "sidebar", "aria-label": "Filters" },
+    els.smart,
+    h("div", { class: "side-head" }, h("h2", {}, "Tags"), h("a", { href: "#/tags", class: "side-link" }, "Manage")),
+    els.tagFilter, els.tagList);
+
+  // list toolbar
+  els.count = h("span", { class: "result-count", id: "result-count" });
+  els.chips = h("span", { class: "filter-chips", id: "filter-chips" });
+  els.readSel = h("select", { id: "read-filter", class: "select small", "aria-label": "Read state" },
+    h("option", { value: "" }, "Read and unread"), h("option", { value: "false" }, "Unread"), h("option", { value: "true" }, "Read"));
+  els.starBtn = h("button", { type: "button", class: "btn toggle small", id: "starred-filter", "aria-pressed": "false", title: "Only starred", "aria-label": "Only starred" }, icon("star"), h("span", { class: "btn-label" }, "Starred"));
+  els.sortSel = h("select", { id: "sort", class: "select small", "aria-label": "Sort by" }, SORTS.map((s) => h("option", { value: s.value }, s.label)));
+  els.orderBtn = h("button", { type: "button", class: "btn small", id: "order", "aria-label": "Sort order" });
+  els.exportBtn = h("button", { type: "button", class: "btn small", id: "export-btn", title: "Export BibTeX (e)", "aria-label": "Export BibTeX" }, icon("download"), h("span", { class: "btn-label" }, "Export"));
+  const toolbar = h("div", { class: "list-toolbar" },
+    els.count, els.chips, h("span", { class: "spacer" }),
+    els.readSel, els.starBtn,
+    h("label", { class: "sort-label" }, h("span", { class: "sort-word" }, "Sort"), els.sortSel), els.orderBtn, els.exportBtn);
+
+  // bulk bar
+  els.bulkCount = h("strong", { id: "bulk-count" });
+  const bb = (id, label, title, fn, cls = "") => {
+    const b = h("button", { type: "button", class: `btn small ${cls}`, id, title }, label);
+    b.addEventListener("click", fn);
+    return b;
+  };
+  els.bulk = h("div", { class: "bulk-bar", id: "bulk-bar", hidden: true, role: "toolbar", "aria-label": "Selection" },
+    els.bulkCount,
+    bb("bulk-tag", "Tag…", "Add a tag (t)", () => bulkTag("tag")),
+    bb("bulk-untag", "Untag…", "Remove a tag", () => bulkTag("untag")),
+    bb("bulk-read", "Mark read", "", () => bulkAction("read")),
+    bb("bulk-unread", "Mark unread", "", () => bulkAction("unread")),
+    bb("bulk-star", "Star", "", () => bulkAction("star")),
+    bb("bulk-export", "Export BibTeX", "Export the selection (e)", () => openExport()),
+    bb("bulk-restore", "Restore", "Move out of the trash", () => bulkAction("restore")),
+    bb("bulk-delete", "Delete", "Move to trash (Del)", () => bulkAction("delete"), "danger"),
+    h("span", { class: "spacer" }),
+    bb("bulk-all", "Select all", "Select every paper that matches (Ctrl+A)", () => selectAll(), "ghost"),
+    bb("bulk-clear", "Clear", "Clear the selection (Esc)", () => list.clearSelection(), "ghost"));
+
+  const sortHead = (label, sort, cls) => {
+    const b = h("button", { type: "button", class: `cell head ${cls}`, dataset: { sort } }, label, h("span", { class: "sort-ind" }));
+    b.addEventListener("click", () => {
+      if (effectiveSort() === sort) setState({ order: effectiveOrder() === "asc" ? "desc" : "asc", sort });
+      else setState({ sort, order: "" });
+    });
+    return b;
+  };
+  els.headCheck = h("input", { type: "checkbox", "aria-label": "Select all", id: "head-check" });
+  els.head = h("div", { class: "list-head", role: "row" },
+    h("span", { class: "cell c-check" }, els.headCheck),
+    h("span", { class: "cell c-star" }),
+    sortHead("Title", "title", "c-title"),
+    h("span", { class: "cell head c-authors" }, "Authors"),
+    sortHead("Date", "published", "c-date"),
+    sortHead("▲", "upvotes", "c-upvotes"),
+    h("span", { class: "cell head c-tags" }, "Tags"),
+    sortHead("Added", "added", "c-added"));
+
+  els.viewport = h("div", { class: "list-viewport", id: "list", role: "grid", "aria-label": "Papers", tabindex: "0" });
+  els.empty = h("div", { class: "empty-wrap", id: "empty", hidden: true });
+  els.detail = h("aside", { class: "detail", id: "detail", hidden: true, "aria-label": "Paper details" });
+  els.listPane = h("section", { class: "list-pane" }, toolbar, els.bulk, els.head, els.viewport, els.empty);
+
+  els.viewLibrary = h("div", { class: "view view-library", id: "view-library" }, sidebar, els.listPane, els.detail);
+  els.viewDup = h("div", { class: "view page", id: "view-duplicates", hidden: true });
+  els.viewTags = h("div", { class: "view page", id: "view-tags", hidden: true });
+  els.viewPair = h("div", { class: "view page", id: "view-pairing", hidden: true });
+  app.append(topbar, els.offline, h("main", { class: "main" }, els.viewLibrary, els.viewDup, els.viewTags, els.viewPair));
+}
+
+// ---------------------------------------------------------------- rendering ----
+function renderSmartList(counts) {
+  clear(els.smart);
+  const item = (id, label, ic, active, n, apply) => {
+    const b = h("button", { type: "button", class: `side-item ${active ? "active" : ""}`, id, "aria-current": active ? "true" : "false" },
+      ic ? icon(ic) : null, h("span", { class: "side-label" }, label), n != null ? h("span", { class: "side-count" }, n.toLocaleString()) : null);
+    b.addEventListener("click", apply);
+    els.smart.appendChild(h("li", {}, b));
+  };
+  const plain = !state.read && !state.starred && !state.trash;
+  item("smart-all", "All papers", "book", plain && !state.tag, counts.all, () => setState({ read: "", starred: false, trash: false, tag: "" }));
+  item("smart-unread", "Unread", "check", state.read === "false" && !state.starred && !state.trash, counts.unread, () => setState({ read: "false", starred: false, trash: false }));
+  item("smart-starred", "Starred", "star", state.starred && !state.read && !state.trash, counts.starred, () => setState({ starred: true, read: "", trash: false }));
+  item("smart-trash", "Trash", "trash", state.trash, counts.trash, () => setState({ trash: true, read: "", starred: false, tag: "" }));
+}
+
+let tagData = [];
+let counts = {};
+function renderTags() {
+  clear(els.tagList);
+  const f = els.tagFilter.value.trim().toLowerCase();
+  const shown = tagData.filter((t) => !f || t.name.toLowerCase().includes(f));
+  for (const t of shown) {
+    const active = state.tag === t.name;
+    const b = h("button", { type: "button", class: `side-item tag-item ${active ? "active" : ""}`, dataset: { tag: t.name }, "aria-pressed": active ? "true" : "false" },
+      h("span", { class: "side-label" }, t.name), h("span", { class: "side-count" }, t.count.toLocaleString()));
+    b.addEventListener("click", () => setState({ tag: active ? "" : t.name, trash: false }));
+    els.tagList.appendChild(h("li", {}, b));
+  }
+  if (!tagData.length) els.tagList.appendChild(h("li", { class: "muted side-note" }, "No tags yet"));
+  else if (!shown.length) els.tagList.appendChild(h("li", { class: "muted side-note" }, "No tag matches"));
+}
+
+const refreshSidebar = debounce(async () => {
+  try {
+    const [tags, st, unread, starred] = await Promise.all([
+      api.tags(undefined, 1000),
+      api.status().catch(() => null),
+      api.listPapers({ read: "false", limit: 1 }),
+      api.listPapers({ starred: "true", limit: 1 }),
+    ]);
+    tagData = tags.tags || [];
+    counts = {
+      all: st ? st.papers : undefined,
+      trash: st ? st.trash : undefined,
+      unread: unread.total,
+      starred: starred.total,
+    };
+    renderSmartList(counts);
+    renderTags();
+    document.body.dataset.sidebar = "loaded";
+  } catch { /* offline banner */ }
+}, 150);
+
+function renderToolbar() {
+  els.search.value !== state.q && document.activeElement !== els.search && (els.search.value = state.q);
+  els.readSel.value = state.read;
+  els.starBtn.classList.toggle("on", state.starred);
+  els.starBtn.setAttribute("aria-pressed", state.starred ? "true" : "false");
+  const sort = effectiveSort();
+  els.sortSel.value = sort;
+  els.sortSel.querySelector('option[value="relevance"]').disabled = !state.q;
+  const order = effectiveOrder();
+  clear(els.orderBtn);
+  if (sort !== "relevance") els.orderBtn.append(order === "asc" ? "↑" : "↓", h("span", { class: "btn-label" }, order === "asc" ? "Ascending" : "Descending"));
+  els.orderBtn.title = sort === "relevance" ? "Best matches first" : order === "asc" ? "Ascending (click for descending)" : "Descending (click for ascending)";
+  els.orderBtn.hidden = sort === "relevance";
+  els.orderBtn.dataset.order = order;
+  for (const b of $$(".list-head .head[data-sort]")) {
+    const on = b.dataset.sort === sort;
+    b.classList.toggle("sorted", on);
+    b.querySelector(".sort-ind").textContent = on ? (order === "asc" ? " ↑" : " ↓") : "";
+  }
+  clear(els.chips);
+  const chip = (label, clearFn, id) => {
+    const b = h("button", { type: "button", class: "chip filter-chip", id, title: "Remove filter" }, label, h("span", { class: "chip-x", "aria-hidden": "true" }, "×"));
+    b.addEventListener("click", clearFn);
+    els.chips.appendChild(b);
+  };
+  if (state.trash) chip("In trash", () => setState({ trash: false }), "chip-trash");
+  if (state.tag) chip(`tag: ${state.tag}`, () => setState({ tag: "" }), "chip-tag");
+  if (state.q) chip(`“${state.q}”`, () => { els.search.value = ""; setState({ q: "" }); }, "chip-q");
+  document.body.classList.toggle("in-trash", state.trash);
+  $("#tab-library").setAttribute("href", hashFor("library"));
+  renderSmartList(counts);
+  renderTags();
+}
+
+function renderCount(total) {
+  els.count.textContent = state.trash ? `${plural(total, "paper")} in the trash` : plural(total, "paper");
+  const empty = total === 0;
+  els.viewport.hidden = empty;
+  els.head.hidden = empty;
+  els.empty.hidden = !empty;
+  if (empty) renderEmpty();
+}
+
+function renderEmpty() {
+  clear(els.empty);
+  if (hasFilters()) {
+    const reset = h("button", { type: "button", class: "btn", id: "clear-filters" }, "Clear filters");
+    reset.addEventListener("click", () => { els.search.value = ""; setState({ ...DEFAULTS }); });
+    els.empty.appendChild(h("div", { class: "empty-state small", id: "no-match" },
+      h("h2", {}, state.trash ? "The trash is empty" : "No papers match"),
+      h("p", { class: "muted" }, state.q ? "Search looks at titles, abstracts, authors and tags, and tolerates typos. Try fewer words." : "Nothing here with these filters."),
+      reset));
+    return;
+  }
+  els.empty.appendChild(h("div", { class: "empty-state", id: "empty-library" },
+    h("div", { class: "empty-logo" }, icon("book")),
+    h("h2", {}, "Your shelf is empty"),
+    h("p", {}, "Papershelf keeps the papers you find on Hugging Face’s paper pages. Three steps to fill it:"),
+    h("ol", { class: "steps" },
+      h("li", {}, h("strong", {}, "Install the extension. "),
+        "In Chrome or Chromium open ", h("code", {}, "chrome://extensions"), ", turn on Developer mode, choose “Load unpacked” and pick the ",
+        h("code", {}, "extension"), " folder of Papershelf. In Firefox use ", h("code", {}, "about:debugging"), " → “Load Temporary Add-on”."),
+      h("li", {}, h("strong", {}, "Pair it with this library. "),
+        "Click the Papershelf icon in the toolbar and choose “Connect”. A request with a 4-digit code appears under ",
+        h("a", { href: "#/pairing" }, "Pairing"), "; check the code and approve it. (Or paste the output of ", h("code", {}, "papershelf token"), " into the extension’s options.)"),
+      h("li", {}, h("strong", {}, "Save papers. "),
+        "Browse ", h("a", { href: "https://huggingface.co/papers", target: "_blank", rel: "noopener noreferrer" }, "huggingface.co/papers"),
+        " and press Save on a paper, or save the whole page. They show up here, de-duplicated."))));
+}
+
+function renderBulk(sel) {
+  const n = sel.size;
+  els.bulk.hidden = n === 0;
+  els.bulkCount.textContent = `${n.toLocaleString()} selected`;
+  els.headCheck.checked = n > 0 && n >= list.total;
+  els.headCheck.indeterminate = n > 0 && n < list.total;
+  $("#bulk-restore").hidden = !state.trash;
+  $("#bulk-delete").hidden = state.trash;
+  document.body.classList.toggle("has-selection", n > 0);
+}
+
+// ---------------------------------------------------------------- actions ----
+function setState(patch) {
+  Object.assign(state, patch);
+  if (state.view !== "library") state.view = "library";
+  writeHash();
+  applyState();
+}
+
+let lastParamsKey = null;
+function applyState() {
+  showView(state.view);
+  renderToolbar();
+  const params = queryParams();
+  const key = JSON.stringify(params);
+  if (key !== lastParamsKey) {
+    lastParamsKey = key;
+    list.clearSelection();
+    list.setParams(params);
+  }
+}
+
+function showView(view) {
+  els.viewLibrary.hidden = view !== "library";
+  els.viewDup.hidden = view !== "duplicates";
+  els.viewTags.hidden = view !== "tags";
+  els.viewPair.hidden = view !== "pairing";
+  for (const t of $$(".tab")) {
+    const on = t.dataset.view === view;
+    t.classList.toggle("active", on);
+    if (on) t.setAttribute("aria-current", "page"); else t.removeAttribute("aria-current");
+  }
+  document.body.dataset.view = view;
+  pairing.visible = view === "pairing";
+  if (view === "duplicates" && !els.viewDup.dataset.loaded) { els.viewDup.dataset.loaded = "1"; dups.load(); }
+  if (view === "tags") tagsView.load();
+  if (view === "pairing") pairing.load();
+}
+
+function dataChanged() {
+  list.reload();
+  refreshSidebar();
+}
+
+function remember(undoId, label) {
+  if (undoId) lastUndo = { id: undoId, label };
+}
+
+function undoToast(message, undoId, after) {
+  remember(undoId, message);
+  return toast(message, undoId ? {
+    action: { label: "Undo", run: async () => { await doUndo(undoId); if (after) after(); } },
+  } : {});
+}
+
+async function doUndo(undoId) {
+  const res = await api.undo(undoId);
+  if (lastUndo && lastUndo.id === undoId) lastUndo = null;
+  dataChanged();
+  refreshDupCount();
+  if (detail.paper) detail.show(detail.paper.id).catch(() => {});
+  toast(`Undone (${plural((res.restored || []).length, "paper")})`);
+  return res;
+}
+
+async function bulkAction(action, tags) {
+  const ids = [...list.selected];
+  if (!ids.length) return;
+  try {
+    const res = await api.bulk(ids, action, tags);
+    const n = ids.length;
+    const labels = {
+      tag: `Tagged ${plural(n, "paper")} “${(tags || []).join(", ")}”`,
+      untag: `Removed “${(tags || []).join(", ")}” from ${plural(n, "paper")}`,
+      read: `Marked ${plural(n, "paper")} read`, unread: `Marked ${plural(n, "paper")} unread`,
+      star: `Starred ${plural(n, "paper")}`, unstar: `Unstarred ${plural(n, "paper")}`,
+      delete: `Moved ${plural(n, "paper")} to the trash`, restore: `Restored ${plural(n, "paper")}`,
+    };
+    if (action === "delete" || action === "restore") {
+      list.clearSelection();
+      if (detail.paper && ids.includes(detail.paper.id)) detail.close();
+    }
+    for (const p of res.papers || []) { list.updatePaper(p); detail.refreshFrom(p); }
+    undoToast(labels[action] || "Done", res.undo);
+    dataChanged();
+  } catch (e) { errorToast(e); }
+}
+
+async function bulkTag(action) {
+  if (!list.selected.size) return;
+  const name = await promptDialog(action === "tag" ? "Tag papers" : "Remove a tag",
+    `${action === "tag" ? "Add a tag to" : "Remove a tag from"} ${plural(list.selected.size, "selected paper")}`, {
+      ok: action === "tag" ? "Add tag" : "Remove tag", placeholder: "tag name",
+      extra: (input, form) => attachTagAutocomplete(input, { submitOnEnter: false, onPick: (picked) => { input.value = picked; form.requestSubmit(); } }),
+    });
+  if (name) await bulkAction(action, [name]);
+}
+
+async function deleteOne(paper) {
+  try {
+    const res = await api.deletePaper(paper.id);
+    if (detail.paper && detail.paper.id === paper.id) detail.close();
+    list.selected.delete(paper.id);
+    renderBulk(list.selected);
+    undoToast(`Moved “${truncate(paper.title, 60)}” to the trash`, res.undo);
+    dataChanged();
+  } catch (e) { errorToast(e); }
+}
+
+async function toggleStar(paper) {
+  try {
+    const updated = await api.patchPaper(paper.id, { starred: !paper.starred });
+    list.updatePaper(updated);
+    detail.refreshFrom(updated);
+    refreshSidebar();
+  } catch (e) { errorToast(e); }
+}
+
+async function selectAll() {
+  try {
+    const ids = await list.allIds();
+    list.setSelection(ids);
+  } catch (e) { errorToast(e); }
+}
+
+function truncate(s, n) {
+  s = String(s || "");
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+// ---------------------------------------------------------------- export ----
+function openExport() {
+  const sel = list.selected.size ? [...list.selected] : null;
+  const options = [];
+  if (sel) options.push({ value: "selection", label: `The ${plural(sel.length, "selected paper")}`, arg: { ids: sel } });
+  if (state.tag) options.push({ value: "tag", label: `Papers tagged “${state.tag}”`, arg: { tag: state.tag } });
+  options.push({ value: "all", label: `The whole library${counts.all != null ? ` (${plural(counts.all, "paper")})` : ""}`, arg: {} });
+  const via = inDesktop() ? "You will be asked where to save the .bib file." : "Your browser downloads a .bib file.";
+  return modal("Export BibTeX", (close) => {
+    const form = h("form", { class: "export-form", id: "export-form" });
+    options.forEach((o, i) => form.appendChild(h("label", { class: "radio-row" },
+      h("input", { type: "radio", name: "export-what", value: o.value, checked: i === 0 }), h("span", {}, o.label))));
+    const go = h("button", { type: "submit", class: "btn primary", id: "export-go", autofocus: true }, icon("download"), "Export");
+    form.append(h("p", { class: "muted" }, via),
+      h("div", { class: "modal-actions" }, h("button", { type: "button", class: "btn", onclick: () => close() }, "Cancel"), go));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const v = form.querySelector("input[name=export-what]:checked").value;
+      const opt = options.find((o) => o.value === v);
+      go.disabled = true;
+      try {
+        const r = await exportBibtex(opt.arg);
+        close();
+        toast(`Exported ${plural(r.entries, "entry", "entries")} to ${r.downloaded}`);
+      } catch (err) { go.disabled = false; errorToast(err); }
+    });
+    return form;
+  });
+}
+
+// ---------------------------------------------------------------- keyboard ----
+const KEYS = [
+  ["/", "Search"], ["j / ↓", "Next paper"], ["k / ↑", "Previous paper"], ["Enter", "Open the paper"],
+  ["x", "Select / unselect"], ["Shift+click", "Select a range"], ["Ctrl+A", "Select all that match"],
+  ["t", "Tag (selection, or the open paper)"], ["s", "Star"], ["r", "Read / unread"], ["Delete", "Move to trash"],
+  ["e", "Export BibTeX"], ["Ctrl+Z", "Undo the last change"], ["Esc", "Close / clear"], ["?", "This help"],
+];
+function showHelp() {
+  return modal("Keyboard shortcuts", () => h("table", { class: "keys-table", id: "help-keys" },
+    h("tbody", {}, KEYS.map(([k, v]) => h("tr", {}, h("td", {}, k.split(" / ").map((x, i) => [i ? " / " : "", h("kbd", {}, x)])), h("td", {}, v))))));
+}
+
+function currentPaper() {
+  if (detail.isOpen) return detail.paper;
+  return list.paperAt(list.cursor);
+}
+
+const NON_TEXT_INPUTS = new Set(["checkbox", "radio", "button", "submit", "reset", "range", "color", "file"]);
+function isTyping(t) {
+  if (!t) return false;
+  if (t.tagName === "INPUT") return !NON_TEXT_INPUTS.has((t.type || "text").toLowerCase());
+  return t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable;
+}
+
+function onKey(e) {
+  if (modalOpen()) return;
+  const typing = isTyping(e.target);
+  if (e.key === "Escape") {
+    if (typing) { e.target.blur(); if (e.target === els.search) els.viewport.focus(); return; }
+    if (detail.isOpen) { detail.close(); return; }
+    if (list.selected.size) { list.clearSelection(); return; }
+    return;
+  }
+  if (typing) {
+    if (e.target === els.search && (e.key === "ArrowDown" || e.key === "Enter")) {
+      e.preventDefault();
+      search.flush();
+      els.viewport.focus();
+      if (list.cursor < 0) list.setCursor(0);
+    }
+    return;
+  }
+  if (e.altKey) return;
+  // Enter and Space belong to a focused button, link or checkbox.
+  if ((e.key === "Enter" || e.key === " ") && e.target.closest && e.target.closest("button, a[href], input, label, [role=button]")) return;
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z" && state.view === "library") {
+    if (lastUndo) { e.preventDefault(); doUndo(lastUndo.id).catch(errorToast); }
+    return;
+  }
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "a" && state.view === "library") {
+    e.preventDefault(); selectAll(); return;
+  }
+  if (e.ctrlKey || e.metaKey) return;
+  if (e.key === "?") { e.preventDefault(); showHelp(); return; }
+  if (e.key === "/") { e.preventDefault(); if (state.view !== "library") location.hash = hashFor("library"); els.search.focus(); els.search.select(); return; }
+  if (state.view !== "library") return;
+  switch (e.key) {
+    case "j": case "ArrowDown":
+      e.preventDefault(); list.moveCursor(1); if (detail.isOpen) list.open(list.cursor); break;
+    case "k": case "ArrowUp":
+      e.preventDefault(); list.moveCursor(-1); if (detail.isOpen) list.open(list.cursor); break;
+    case "Enter": case "o":
+      if (list.cursor < 0) list.setCursor(0);
+      e.preventDefault(); list.open(list.cursor); break;
+    case "x": case " ": {
+      const p = list.paperAt(list.cursor);
+      if (p) { e.preventDefault(); list.toggleSelect(p.id); }
+      break;
+    }
+    case "t":
+      e.preventDefault();
+      if (list.selected.size) bulkTag("tag");
+      else {
+        const p = currentPaper();
+        if (p) {
+          if (!detail.isOpen || detail.paper.id !== p.id) list.open(list.cursor >= 0 ? list.cursor : 0);
+          waitFor(() => detail.isOpen && detail._tags).then(() => detail.focusTags());
+        }
+      }
+      break;
+    case "e": e.preventDefault(); openExport(); break;
+    case "s": { const p = currentPaper(); if (p) { e.preventDefault(); toggleStar(p); } break; }
+    case "r": {
+      const p = currentPaper();
+      if (p) {
+        e.preventDefault();
+        api.patchPaper(p.id, { read: !p.read }).then((u) => { list.updatePaper(u); detail.refreshFrom(u); refreshSidebar(); }).catch(errorToast);
+      }
+      break;
+    }
+    case "Delete": case "#": {
+      e.preventDefault();
+      if (list.selected.size) bulkAction(state.trash ? "restore" : "delete");
+      else { const p = currentPaper(); if (p && !state.trash) deleteOne(p); }
+      break;
+    }
+    default: break;
+  }
+}
+
+function waitFor(cond, tries = 50) {
+  return new Promise((resolve) => {
+    const tick = (n) => { if (cond() || n <= 0) resolve(); else setTimeout(() => tick(n - 1), 20); };
+    tick(tries);
+  });
+}
+
+// ---------------------------------------------------------------- theme ----
+const THEMES = ["auto", "light", "dark"];
+function applyTheme(t) {
+  if (t === "auto") document.documentElement.removeAttribute("data-theme");
+  else document.documentElement.dataset.theme = t;
+  clear(els.themeBtn);
+  els.themeBtn.appendChild(icon(t === "auto" ? "auto" : t === "light" ? "sun" : "moon"));
+  const label = t === "auto" ? "Theme: follows the system" : `Theme: ${t}`;
+  els.themeBtn.title = `${label} (click to change)`;
+  els.themeBtn.setAttribute("aria-label", label);
+  els.themeBtn.dataset.theme = t;
+}
+function initTheme() {
+  let t = "auto";
+  try { t = localStorage.getItem("papershelf.theme") || "auto"; } catch { /* storage off */ }
+  if (!THEMES.includes(t)) t = "auto";
+  applyTheme(t);
+  els.themeBtn.addEventListener("click", () => {
+    const next = THEMES[(THEMES.indexOf(els.themeBtn.dataset.theme) + 1) % THEMES.length];
+    try { localStorage.setItem("papershelf.theme", next); } catch { /* storage off */ }
+    applyTheme(next);
+  });
+}
+
+// ---------------------------------------------------------------- counts ----
+async function refreshDupCount() {
+  try {
+    const data = await api.duplicates();
+    setBadge(els.dupBadge, (data.pairs || []).length);
+    if (state.view === "duplicates") { dups.pairs = data.pairs || []; dups.render(); }
+    else delete els.viewDup.dataset.loaded;
+  } catch { /* ignore */ }
+}
+function setBadge(el, n) {
+  el.hidden = !n;
+  el.textContent = n ? String(n) : "";
+}
+
+// ---------------------------------------------------------------- boot ----
+let search;
+function init() {
+  buildLayout();
+  initTheme();
+
+  list = new PaperList(els.viewport, {
+    onOpen: (paper) => { detail.show(paper); },
+    onSelection: (sel) => renderBulk(sel),
+    onTotal: (total) => { renderCount(total); renderBulk(list.selected); },
+    onToggleStar: (paper) => toggleStar(paper),
+    onError: (e) => errorToast(e),
+  });
+  detail = new DetailPane(els.detail, {
+    onUpdated: (paper, { tagsChanged }) => { list.updatePaper(paper); if (tagsChanged) refreshSidebar(); else refreshSidebar(); },
+    onDelete: (paper) => deleteOne(paper),
+    onClose: () => list.setOpenId(null),
+  });
+  dups = new DuplicatesView(els.viewDup, { onChanged: () => dataChanged(), onCount: (n) => setBadge(els.dupBadge, n) });
+  tagsView = new TagsView(els.viewTags, {
+    onChanged: () => dataChanged(),
+    onOpenTag: (name) => { location.hash = hashFor("library", { ...DEFAULTS, tag: name }); },
+  });
+  pairing = new PairingView(els.viewPair, { onCount: (n) => setBadge(els.pairBadge, n) });
+
+  search = debounce(() => {
+    const q = els.search.value.trim();
+    if (q !== state.q) setState({ q });
+  }, 220);
+  els.search.addEventListener("input", search);
+  els.search.addEventListener("search", () => search.flush());
+  els.readSel.addEventListener("change", () => setState({ read: els.readSel.value, trash: false }));
+  els.starBtn.addEventListener("click", () => setState({ starred: !state.starred, trash: false }));
+  els.sortSel.addEventListener("change", () => setState({ sort: els.sortSel.value, order: "" }));
+  els.orderBtn.addEventListener("click", () => setState({ order: effectiveOrder() === "asc" ? "desc" : "asc", sort: effectiveSort() }));
+  els.exportBtn.addEventListener("click", () => openExport());
+  els.helpBtn.addEventListener("click", () => showHelp());
+  els.tagFilter.addEventListener("input", renderTags);
+  els.headCheck.addEventListener("change", () => { if (els.headCheck.checked) selectAll(); else list.clearSelection(); });
+
+  onConnectivity((ok) => { els.offline.hidden = ok; });
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("hashchange", () => { readHash(); applyState(); });
+
+  readHash();
+  writeHash();
+  applyState();
+  refreshSidebar();
+  refreshDupCount();
+  pairing.poll();
+  setInterval(() => { if (!document.hidden) pairing.poll(); }, 5000);
+  document.body.dataset.ready = "true";
+}
+
+init();
