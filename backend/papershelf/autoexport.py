@@ -37,6 +37,14 @@ def check_path(path: str) -> str:
     return str(target)
 
 
+def _content(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 class AutoExporter:
     """Rewrites bound .bib files after changes, on its own thread."""
 
@@ -89,6 +97,9 @@ class AutoExporter:
             try:
                 text, _ = self.library.export_bibtex(tag=binding.get("tag"))
                 if self._last_written.get(path) == text and os.path.exists(path):
+                    continue
+                if self._last_written.get(path) is None and _content(path) == text:
+                    self._last_written[path] = text  # up to date from an earlier run
                     continue
                 write_atomic(path, text)
                 self._last_written[path] = text

@@ -15,10 +15,11 @@ byte-identical output, and export -> import -> export gives the same file.
 
 Escaping (every choice is undone exactly by ``bibtex_import``):
 
-* ``& % $ # _`` -> ``\\& \\% \\$ \\# \\_``; ``{ } \\ ~ ^ < > |`` -> ``{\\textbraceleft}``,
+* ``& % $ # _`` -> ``{\\&} {\\%} {\\$} {\\#} {\\_}`` (BibTeX special characters); ``{ } \\ ~ ^ < > |`` -> ``{\\textbraceleft}``,
   ``{\\textbraceright}``, ``{\\textbackslash}``, ``{\\textasciitilde}``,
   ``{\\textasciicircum}``, ``{\\textless}``, ``{\\textgreater}``, ``{\\textbar}`` (BibTeX
-  counts braces even after a backslash, so ``\\{`` would unbalance the field); TeX
+  counts braces even after a backslash, so ``\\{`` would unbalance the field); ``[ ]`` ->
+  ``{[} {]}`` (a bracket in a name would end ``\\bibitem[label]`` in alpha styles); TeX
   ligatures (``--``, ``''``, ````` ``, ``?``` ...) are broken with ``{}`` so that they
   read back as typed.
 * Math: a ``$...$`` span (non-empty, no space just inside the dollars, ASCII, balanced
@@ -127,16 +128,21 @@ _ASCII_ESCAPES = {
     "\\": r"{\textbackslash}",
     "{": r"{\textbraceleft}",
     "}": r"{\textbraceright}",
-    "$": r"\$",
-    "&": r"\&",
-    "%": r"\%",
-    "#": r"\#",
-    "_": r"\_",
+    # In BibTeX's special-character form, so that styles that cut or abbreviate text
+    # (alpha labels, abbrv initials) never separate the backslash from its character.
+    "$": r"{\$}",
+    "&": r"{\&}",
+    "%": r"{\%}",
+    "#": r"{\#}",
+    "_": r"{\_}",
     "~": r"{\textasciitilde}",
     "^": r"{\textasciicircum}",
     "<": r"{\textless}",
     ">": r"{\textgreater}",
     "|": r"{\textbar}",
+    # Braced so that a "]" in a name cannot end \bibitem's optional [label] argument.
+    "[": "{[}",
+    "]": "{]}",
 }
 # Pairs of characters that TeX (or the LaTeX->text reader) would merge.
 _LIGATURE_PAIRS = {("-", "-"), ("`", "`"), ("'", "'"), ("?", "`"), ("!", "`"), (",", ",")}
@@ -479,7 +485,7 @@ def _script_segments(text: str, needs: _Needs | None, *, after_math: bool,
             continue
         if op == "_" and not arg.startswith("{"):
             continue  # snake_case stays text
-        if arg in ("{}",):
+        if arg in ("{}",) or not _math_ok(op + arg, needs):
             continue
         if match.start() > pos:
             out.append(("text", text[pos:match.start()]))
@@ -490,7 +496,12 @@ def _script_segments(text: str, needs: _Needs | None, *, after_math: bool,
     return out
 
 
-def _escape(text: str, needs: _Needs | None, ligatures: bool = True) -> str:
+# In names, also hide parentheses: natbib splits its \bibitem[label] at "(".
+_NAME_ESCAPES = {**_ASCII_ESCAPES, "(": "{(}", ")": "{)}"}
+
+
+def _escape(text: str, needs: _Needs | None, ligatures: bool = True,
+            table: dict[str, str] = _ASCII_ESCAPES) -> str:
     """Escape one run of plain text (no math)."""
     out: list[str] = []
     raw: list[str] = []
@@ -506,7 +517,7 @@ def _escape(text: str, needs: _Needs | None, ligatures: bool = True) -> str:
             flush_raw()
             if ligatures and (prev, ch) in _LIGATURE_PAIRS:
                 out.append("{}")
-            out.append(_ASCII_ESCAPES.get(ch, ch))
+            out.append(table.get(ch, ch))
         else:
             latex = _latex_char(ch)
             if latex is None:
@@ -526,10 +537,15 @@ def _encode(text: str, needs: _Needs | None) -> str:
                    for kind, seg in _segments(text, needs))
 
 
-def latex_text(text: str | None, needs: _Needs | None = None) -> str:
-    """Plain (Unicode) text -> a BibTeX field value (without the outer braces)."""
+def latex_text(text: str | None, needs: _Needs | None = None, *, math: bool = True) -> str:
+    """Plain (Unicode) text -> a BibTeX field value (without the outer braces).
+
+    ``math=False`` (names, which end up in labels) escapes ``$ ^ _`` as text too and
+    braces parentheses."""
     if not text:
         return ""
+    if not math:
+        return _escape(_clean(text), needs, table=_NAME_ESCAPES)
     return _encode(_clean(text), needs)
 
 
@@ -585,7 +601,7 @@ def _is_title_case(words: list[list[tuple[str, str]]]) -> bool:
                 if initial:
                     initial = False
                     continue
-                if not run.isalpha() or run.lower() in _SMALL_WORDS:
+                if not run.isalpha() or len(run) < 3 or run.lower() in _SMALL_WORDS:
                     continue
                 if any(c.isupper() for c in run[1:]) or not (run[0].isupper() or run[0].islower()):
                     continue
@@ -644,29 +660,40 @@ def latex_title(text: str | None, needs: _Needs | None = None) -> str:
 
 # ----------------------------------------------------------------------------- names
 def latex_name(name: str, needs: _Needs | None = None) -> str | None:
-    """A display name ("Ludwig van Beethoven") -> BibTeX "van Beethoven, Ludwig"."""
+    """A display name ("Ludwig van Beethoven") -> BibTeX "van Beethoven, Ludwig".
+
+    A name BibTeX would misread (an "and" inside, more than two commas, a part made of
+    hyphens only, "others") is written whole in braces, which BibTeX takes as a last name.
+    """
     name = _clean(name)
     if not name:
         return None
+
+    def whole() -> str:
+        return "{" + latex_text(name, needs, math=False) + "}"
+
     words = name.split(" ")
     if any(w.lower() == "and" for w in words) or name.lower() == "others" or name.count(",") > 2:
-        return "{" + latex_text(name, needs) + "}"
+        return whole()
     if "," in name:
         parts = [part.strip() for part in name.split(",") if part.strip()]
         if len(parts) >= 2:  # already "Last, First" (or "Last, Jr, First")
-            return ", ".join(latex_text(part, needs) for part in parts)
+            if not all(_name_word(part) for part in parts):
+                return whole()
+            return ", ".join(latex_text(part, needs, math=False) for part in parts)
         if not parts:
             return None
         name = parts[0]
     first, von, last, jr = citekeys.split_name(name)
-    last_part = latex_text(" ".join(von + last), needs)
-    if not first and not jr:
-        return last_part
-    pieces = [last_part]
-    if jr:
-        pieces.append(latex_text(" ".join(jr), needs))
-    pieces.append(latex_text(" ".join(first), needs))
-    return ", ".join(pieces)
+    pieces = [" ".join(von + last)] + ([" ".join(jr)] if jr else []) + ([" ".join(first)] if first or jr else [])
+    if not all(_name_word(piece) for piece in pieces):
+        return whole()
+    return ", ".join(latex_text(piece, needs, math=False) for piece in pieces)
+
+
+def _name_word(text: str) -> bool:
+    """BibTeX separates name tokens at spaces, "~" and "-": a part needs something else."""
+    return any(ch not in " -~" for ch in text)
 
 
 def latex_names(names: Iterable[str], others: bool = False, needs: _Needs | None = None) -> str:

@@ -9,7 +9,8 @@ Scholar or by hand.  ``parse(text)`` returns an ``ImportResult``:
 * ``errors`` -- ``{"line", "key", "message"}`` for every entry that was skipped
   (syntax errors, no title); the rest of the file is still imported;
 * ``warnings`` -- same shape, for things imported with a caveat (duplicate keys or
-  fields, undefined @string macros, a foreign @preamble that was dropped, ...).
+  fields, undefined @string macros, a foreign @preamble that was dropped, ...);
+* ``entry_lines`` -- the line each entry starts on, parallel to ``entries``.
 
 Entry dict fields (only those the file has): ``citation_key``, ``key_aliases`` (from
 biblatex ``ids``), ``entry_type``, ``title``, ``authors`` (display order "First
@@ -53,6 +54,8 @@ class ImportResult:
     entries: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
+    # The 1-based line where each entry starts, in the order of ``entries``.
+    entry_lines: list[int | None] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- LaTeX
@@ -639,3 +642,4 @@ def _add_entry(block, strings: dict[str, str], result: ImportResult) -> None:
                                 "message": "the key cannot be kept (bad characters); a new one will be made"})
         paper.pop("citation_key", None)
     result.entries.append(paper)
+    result.entry_lines.append(line)

@@ -35,6 +35,7 @@ __all__ = [
     "validate_key",
     "is_usable_key",
     "taken_keys",
+    "LoweredKeys",
     "merge_aliases",
     "KEY_MAX_LENGTH",
 ]
@@ -187,9 +188,23 @@ def _suffixes():
         yield f"x{n}"
 
 
+class LoweredKeys:
+    """Keys already lower-cased, looked up in place: the library passes its key index
+    this way so that a new key costs a few look-ups, not a copy of every key."""
+
+    def __init__(self, keys) -> None:
+        self._keys = keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self):
+        return iter(self._keys)
+
+
 def unique_key(base: str, taken: Iterable[str]) -> str:
     """``base`` if free, else ``base`` + a, b, ..., z, aa, ab, ... (case-insensitive)."""
-    lowered = {k.lower() for k in taken}
+    lowered = taken if isinstance(taken, LoweredKeys) else {k.lower() for k in taken}
     if base.lower() not in lowered:
         return base
     for suffix in _suffixes():

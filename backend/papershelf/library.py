@@ -132,8 +132,8 @@ class Library:
             if old.get("arxiv_id") and self._by_arxiv.get(old["arxiv_id"]) == doc_id:
                 del self._by_arxiv[old["arxiv_id"]]
             for key in [old.get("citation_key"), *old.get("key_aliases", [])]:
-                if key and self._by_key.get(key.casefold()) == doc_id:
-                    del self._by_key[key.casefold()]
+                if key and self._by_key.get(key.lower()) == doc_id:
+                    del self._by_key[key.lower()]
             if not old.get("deleted_at"):
                 for tag in old.get("tags", []):
                     ident = tagmod.identity(tag)
@@ -151,7 +151,7 @@ class Library:
             self._by_arxiv[doc["arxiv_id"]] = doc_id
         for key in [doc.get("citation_key"), *doc.get("key_aliases", [])]:
             if key:
-                self._by_key[key.casefold()] = doc_id
+                self._by_key[key.lower()] = doc_id
         doc.setdefault("authors", [])
         if not doc.get("deleted_at"):
             for tag in doc.get("tags", []):
@@ -317,11 +317,13 @@ class Library:
         doc.update(tags=self._with_tags([], card_tags), notes="", read=False, starred=False,
                    added_at=stamp, updated_at=stamp, rev=1,
                    sightings=[sighting] if sighting else [], key_aliases=[])
-        doc["citation_key"] = citekeys.make_key(doc, self._by_key)
+        # A key is given once the first author is known, and never changed after: a card
+        # showing only an author count gets its key from enrichment or the first export.
+        doc["citation_key"] = (citekeys.make_key(doc, citekeys.LoweredKeys(self._by_key))
+                               if doc["authors"] else None)
         doc_id = self._put(None, doc, touched)
         # Index at once so the rest of this batch can merge into it.
         self._index(doc_id, _copy(doc))
-        self._by_key[doc["citation_key"].casefold()] = doc_id
         dismissed = self._dismissed_with(doc_id)
         duplicate_of = []
         for other, verdict in flagged:
@@ -471,7 +473,7 @@ class Library:
         problem = citekeys.validate_key(key)
         if problem:
             raise records.ValidationError("citation_key", problem)
-        owner = self._by_key.get(key.casefold())
+        owner = self._by_key.get(key.lower())
         if owner is not None and owner != doc_id:
             raise Conflict(f"citation key {key!r} is already used by paper {owner}")
         old = doc.get("citation_key")
@@ -810,7 +812,7 @@ class Library:
                     if self._stored(doc_id).get("deleted_at"):
                         raise NotFound(f"paper {doc_id} is in the trash")
             papers = self.all_papers(tag=tag, ids=ids)
-            text, report = bibtex_export.export(papers, abstract=abstract, taken=self.all_keys())
+            text, report = bibtex_export.export(papers, abstract=abstract, taken=citekeys.LoweredKeys(self._by_key))
             assigned = {int(k): v for k, v in (report.get("assigned_keys") or {}).items()}
         if assigned:
             # Papers without a key get one now, once: the next export must cite the same.
@@ -828,14 +830,14 @@ class Library:
         parsed = bibtex_import.parse(text)
         errors = list(parsed.errors)
         entries = []
-        for entry in parsed.entries:
+        for entry, line in zip(parsed.entries, parsed.entry_lines):
             entry = dict(entry)
             key = entry.pop("citation_key", None)
             aliases = entry.pop("key_aliases", None) or []
             try:
                 clean = records.clean_card(entry)
             except records.ValidationError as exc:
-                errors.append({"line": entry.get("line"), "key": key,
+                errors.append({"line": line, "key": key,
                                "message": f"skipped: {exc}"})
                 continue
             clean["citation_key"] = key
@@ -863,20 +865,25 @@ class Library:
                 doc = _copy(self._docs[doc_id])
                 file_keys = [k for k in [wanted, *aliases] if k and citekeys.is_usable_key(k)]
                 if result["status"] != "merged" and wanted and wanted in file_keys:
-                    owner = self._by_key.get(wanted.casefold())
+                    owner = self._by_key.get(wanted.lower())
                     if owner is None or owner == doc_id:
-                        self._by_key.pop(doc["citation_key"].casefold(), None)
+                        if doc.get("citation_key"):
+                            self._by_key.pop(doc["citation_key"].lower(), None)
                         doc["citation_key"] = wanted
                     else:
+                        if not doc.get("citation_key"):
+                            doc["citation_key"] = citekeys.make_key(
+                                doc, citekeys.LoweredKeys(self._by_key))
                         key_changes.append({"key": wanted, "id": doc_id, "now": doc["citation_key"],
                                             "message": f"key {wanted} is used by paper {owner}"})
                 known = doc.setdefault("key_aliases", [])
                 for key in file_keys:
-                    owner = self._by_key.get(key.casefold())
+                    owner = self._by_key.get(key.lower())
                     if key != doc["citation_key"] and key not in known and owner in (None, doc_id):
                         known.append(key)
-                for key in [doc["citation_key"], *known]:
-                    self._by_key[key.casefold()] = doc_id
+                for key in [doc.get("citation_key"), *known]:
+                    if key:
+                        self._by_key[key.lower()] = doc_id
                 self._put(doc_id, doc, touched)
                 self._index(doc_id, _copy(doc))
                 results.append(result)
@@ -932,6 +939,8 @@ class Library:
                     continue
                 doc[name] = value
                 changed = True
+            if changed and doc.get("authors") and not doc.get("citation_key"):
+                doc["citation_key"] = citekeys.make_key(doc, citekeys.LoweredKeys(self._by_key))
             if changed:
                 self._touch(doc)
                 self._put(doc_id, doc, touched)

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import (PAGES, Api, assert_error, fixture_page, page_batch, page_url,
+from api_client import (PAGES, Api, assert_error, fixture_page, page_batch, page_url,
                       start_server, unique_card)
 
 PAPER_KEYS = {"id", "arxiv_id", "title", "abstract", "authors", "authors_count", "published",

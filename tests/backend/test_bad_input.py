@@ -13,7 +13,7 @@ import json
 import pytest
 import requests
 
-from conftest import Api, assert_error, fixture_page, page_batch, page_url, unique_card
+from api_client import Api, assert_error, fixture_page, page_batch, page_url, unique_card
 
 MIB = 1024 * 1024
 

@@ -66,15 +66,17 @@ def test_series_papers_are_both_kept_unflagged(library):
 def test_merge_unites_and_undo_splits(library):
     ids = [r["paper"]["id"] for r in save(
         library,
-        {"arxiv_id": "2401.00001", "title": "Alpha paper about graph transformers at scale", "tags": ["graphs"]},
-        {"arxiv_id": "2401.00002", "title": "Alpha paper about graph transformer at scale", "tags": ["to read"]},
+        {"arxiv_id": "2401.00001", "title": "Alpha paper about graph transformers at scale", "tags": ["graphs"],
+         "authors": ["Jun Park"]},
+        {"arxiv_id": "2401.00002", "title": "Alpha paper about graph transformer at scale", "tags": ["to read"],
+         "authors": ["Jun Park"]},
     )["results"]]
     library.update(ids[1], {"notes": "from the workshop"})
     key_b = library.get(ids[1])["citation_key"]
     merged, undo = library.merge(ids[0], ids[1], {"title": "other"})
     assert merged["title"] == "Alpha paper about graph transformer at scale"
     assert sorted(merged["tags"]) == ["graphs", "to read"] and merged["notes"] == "from the workshop"
-    assert key_b in merged["key_aliases"]
+    assert key_b and key_b in merged["key_aliases"]
     assert library.count()["papers"] == 1
     library.undo(undo)
     assert library.count()["papers"] == 2
@@ -110,6 +112,14 @@ def test_tags_keep_the_first_spelling_and_match_case_insensitively(library):
     assert library.list_papers(tag="ml")["total"] == 2
     library.rename_tag("ml/diffusion", "generative/diffusion")
     assert library.get(a)["tags"] == ["generative/diffusion"]
+
+
+def test_a_card_without_author_names_gets_its_key_once_the_names_are_known(library):
+    paper = save(library, {"arxiv_id": "2404.00009", "title": "Sparse experts at scale",
+                           "authors_count": 3, "published": "2024-04-01"})["results"][0]["paper"]
+    assert paper["citation_key"] is None
+    library.set_enrichment("2404.00009", {"authors": ["Ada Lovelace", "Alan Turing", "Grace Hopper"]})
+    assert library.get(paper["id"])["citation_key"] == "lovelace2024sparse"
 
 
 def test_citation_keys_are_unique_and_stable(library):

@@ -17,7 +17,7 @@ import stat
 import pytest
 import requests
 
-from conftest import Api, assert_error, unique_card
+from api_client import Api, assert_error, unique_card
 
 EXTENSION_ORIGINS = ["chrome-extension://abcdefghijklmnop",
                      "moz-extension://3f0d5b8e-1c2a-4e7b-9d6f-0a1b2c3d4e5f"]
