@@ -9,7 +9,6 @@ opening the files themselves.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import signal
@@ -25,6 +24,7 @@ from . import APP_NAME
 from .app import create_app
 from .config import DEFAULT_PORT, library_dir
 from .library import Library
+from .locks import FileLock
 from .storage import StorageDamaged, write_atomically
 
 LOCK_FILE = "lock"
@@ -39,34 +39,19 @@ class StartupError(RuntimeError):
     """The server cannot start; the message says why and what to do."""
 
 
-class DataDirLock:
-    """An exclusive, process-wide lock on a data dir (released when the process dies)."""
+class DataDirLock(FileLock):
+    """The lock of the one process that has a library open."""
 
     def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / LOCK_FILE
-        self._fh = None
+        super().__init__(Path(data_dir) / LOCK_FILE)
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            fh.close()
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                running = read_server_file(self.path.parent)
-                where = f" at {running['url']} (pid {running['pid']})" if running else ""
-                raise AlreadyRunning(
-                    f"another Papershelf is already using the library in {self.path.parent}{where}. "
-                    "Use that one, or stop it first.") from None
-            raise
-        self._fh = fh
-
-    def release(self) -> None:
-        if self._fh:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        if not self.try_acquire():
+            running = read_server_file(self.path.parent)
+            where = f" at {running['url']} (pid {running['pid']})" if running else ""
+            raise AlreadyRunning(
+                f"another Papershelf is already using the library in {self.path.parent}{where}. "
+                "Use that one, or stop it first.")
 
     def __enter__(self):
         self.acquire()

@@ -24,48 +24,17 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from papershelf.locks import FileLock
+
 LOCK_NAME = "desktop.lock"
 INFO_NAME = "desktop.json"
 
 
-class DesktopLock:
-    """An exclusive, non-blocking lock file; the OS drops it when the process ends."""
+class DesktopLock(FileLock):
+    """The lock a library's first window holds."""
 
     def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / LOCK_NAME
-        self._fh = None
-
-    def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+b")
-        try:
-            if sys.platform == "win32":
-                import msvcrt
-                fh.seek(0)
-                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            return False
-        self._fh = fh
-        return True
-
-    def release(self) -> None:
-        if self._fh is None:
-            return
-        try:
-            if sys.platform == "win32":
-                import msvcrt
-                self._fh.seek(0)
-                msvcrt.locking(self._fh.fileno(), msvcrt.LK_UNLCK, 1)
-            else:
-                import fcntl
-                fcntl.flock(self._fh, fcntl.LOCK_UN)
-        finally:
-            self._fh.close()
-            self._fh = None
+        super().__init__(Path(data_dir) / LOCK_NAME)
 
 
 def _write_private(path: Path, data: bytes) -> None:
