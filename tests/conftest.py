@@ -31,3 +31,13 @@ def artifacts_dir() -> Path:
     path = REPO_DIR / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright driver for the whole run: its sync API allows only one at a time,
+    and the extension and library-page suites both keep a browser open per session."""
+    from playwright.sync_api import sync_playwright
+    driver = sync_playwright().start()
+    yield driver
+    driver.stop()

@@ -87,10 +87,9 @@ def backend(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory, fixtures):
+def browser(tmp_path_factory, fixtures, playwright):
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")
     ext = str(EXTENSION)
@@ -106,20 +105,19 @@ def browser(tmp_path_factory, fixtures):
         "--disable-sync",
     ]
     site = Site(fixtures)
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=args,
-            viewport={"width": 1280, "height": 900},
-        )
-        ctx.set_default_timeout(20_000)
-        ctx.route(re.compile(r"^https://"), site.handle)
-        sw = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
-        ext_id = sw.url.split("/")[2]
-        yield Browser(ctx, ext_id, site)
-        ctx.close()
+    ctx = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=args,
+        viewport={"width": 1280, "height": 900},
+    )
+    ctx.set_default_timeout(20_000)
+    ctx.route(re.compile(r"^https://"), site.handle)
+    sw = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
+    ext_id = sw.url.split("/")[2]
+    yield Browser(ctx, ext_id, site)
+    ctx.close()
     shutil.rmtree(profile, ignore_errors=True)
 
 
