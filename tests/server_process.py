@@ -50,8 +50,8 @@ class ServerProcess:
             try:
                 if requests.get(self.url + "/api/ping", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # not listening yet, or still loading the library
             time.sleep(0.05)
         raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
 

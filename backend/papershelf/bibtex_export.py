@@ -307,9 +307,16 @@ def _one_group(text: str) -> bool:
     return depth == 0
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")  # Cc that str.isspace() rejects
+
+
 def _clean(text: str) -> str:
     """NFC, control and format characters dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", str(text))
+    text = str(text)
+    if text.isascii():
+        # The same result as below, without a Python-level loop over every character.
+        return " ".join(_ASCII_CONTROL.sub("", text).split())
+    text = unicodedata.normalize("NFC", text)
     text = "".join(
         " " if ch.isspace() else ch
         for ch in text
@@ -446,6 +453,8 @@ _SCRIPT_RE = re.compile(
 
 def _segments(text: str, needs: _Needs | None) -> list[tuple[str, str]]:
     """Split into ("math", "$...$") and ("text", ...) pieces; bare ``x^2`` -> math."""
+    if "$" not in text:
+        return _script_segments(text, needs, after_math=False, before_math=False) if text else []
     out: list[tuple[str, str]] = []
     buf: list[str] = []
     i = 0
@@ -500,9 +509,27 @@ def _script_segments(text: str, needs: _Needs | None, *, after_math: bool,
 _NAME_ESCAPES = {**_ASCII_ESCAPES, "(": "{(}", ")": "{)}"}
 
 
+_LIGATURE_SPOTS = re.compile("|".join(
+    f"(?<={re.escape(a)})(?={re.escape(b)})" for a, b in sorted(_LIGATURE_PAIRS)))
+_LIGATURE_MARK = "\x00"
+_TRANSLATIONS: dict[int, dict[int, str]] = {}
+
+
+def _translation(table: dict[str, str]) -> dict[int, str]:
+    key = id(table)
+    if key not in _TRANSLATIONS:
+        _TRANSLATIONS[key] = {**str.maketrans(table), ord(_LIGATURE_MARK): "{}"}
+    return _TRANSLATIONS[key]
+
+
 def _escape(text: str, needs: _Needs | None, ligatures: bool = True,
             table: dict[str, str] = _ASCII_ESCAPES) -> str:
     """Escape one run of plain text (no math)."""
+    if text.isascii() and _LIGATURE_MARK not in text:
+        # Most text: one regex pass marks ligature spots, one translate escapes.
+        if ligatures:
+            text = _LIGATURE_SPOTS.sub(_LIGATURE_MARK, text)
+        return text.translate(_translation(table))
     out: list[str] = []
     raw: list[str] = []
     prev = ""

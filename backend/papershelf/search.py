@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import bisect
 import re
+import sys
 import unicodedata
 from collections import defaultdict
 
 from rapidfuzz import fuzz, process
 
 _WORD = re.compile(r"\w+")
-STRONG_WEIGHT = {"title": 4.0, "tags": 4.0, "authors": 3.0, "org": 2.0}
+STRONG_WEIGHT = {"title": 4.0, "tags": 4.0, "authors": 3.0, "org": 2.0, "ids": 4.0}
 WEAK_WEIGHT = 1.0
 MIN_FUZZY_LENGTH = 4
 FUZZY_CUTOFF = 80.0
@@ -36,15 +37,23 @@ def words(text: str) -> list[str]:
 
 
 class SearchIndex:
+    """Words of the short fields in an inverted index; abstracts and notes as folded text.
+
+    Titles, tags, authors and organisations are few words per paper: each word points at
+    its papers, and the vocabulary answers prefix and typo look-ups. Abstracts and notes
+    are most of the words: indexing each of them would cost far more memory than the
+    text itself, so they are kept once, folded, and searched as text.
+    """
+
     def __init__(self):
         self._postings: dict[str, set[int]] = defaultdict(set)
         self._strong: dict[int, dict[str, str]] = {}   # doc -> word -> best field
-        self._doc_words: dict[int, frozenset[str]] = {}
-        self._vocabulary: list[str] = []                 # sorted, for prefix look-ups
+        self._weak: dict[int, str] = {}                 # doc -> " folded abstract and notes "
+        self._vocabulary: list[str] = []                # sorted, for prefix look-ups
         self._vocab_set: set[str] = set()
 
     def __len__(self):
-        return len(self._doc_words)
+        return len(self._strong)
 
     # ------------------------------------------------------------------ maintenance
     def add(self, doc_id: int, paper: dict) -> None:
@@ -55,26 +64,28 @@ class SearchIndex:
             ("tags", " ".join(paper.get("tags") or [])),
             ("authors", " ".join(paper.get("authors") or [])),
             ("org", " ".join(filter(None, (paper.get("org_name"), paper.get("org_fullname"))))),
+            ("ids", " ".join(filter(None, (paper.get("arxiv_id"), paper.get("citation_key"))))),
         ):
             for word in words(text):
                 if word not in strong or STRONG_WEIGHT[field] > STRONG_WEIGHT[strong[word]]:
                     strong[word] = field
-        weak = set(words(paper.get("abstract") or "")) | set(words(paper.get("notes") or ""))
-        weak.update(w for w in (paper.get("arxiv_id"), paper.get("citation_key")) if w)
-        all_words = frozenset(strong) | weak
-        for word in all_words:
-            self._postings[word].add(doc_id)
+        canonical = {}
+        for word, field in strong.items():
             if word not in self._vocab_set:
                 self._vocab_set.add(word)
                 bisect.insort(self._vocabulary, word)
-        self._strong[doc_id] = strong
-        self._doc_words[doc_id] = all_words
+            self._postings[word].add(doc_id)
+            canonical[sys.intern(word)] = field
+        self._strong[doc_id] = canonical
+        weak = " ".join(words(" ".join(filter(None, (paper.get("abstract"), paper.get("notes"))))))
+        if weak:
+            self._weak[doc_id] = f" {weak} "
 
     def remove(self, doc_id: int) -> None:
-        old = self._doc_words.pop(doc_id, None)
+        old = self._strong.pop(doc_id, None)
         if old is None:
             return
-        self._strong.pop(doc_id, None)
+        self._weak.pop(doc_id, None)
         for word in old:
             posting = self._postings.get(word)
             if posting is not None:
@@ -82,12 +93,12 @@ class SearchIndex:
                 # Empty words stay in the vocabulary: cheaper than re-sorting, harmless.
 
     # ------------------------------------------------------------------ queries
-    def _expand(self, word: str, allow_prefix: bool) -> dict[str, float]:
-        """Library words that stand for one query word, with how well they match."""
+    def _expand(self, word: str) -> dict[str, float]:
+        """Vocabulary words that stand for one query word, with how well they match."""
         out: dict[str, float] = {}
         if self._postings.get(word):
             out[word] = 1.0
-        if allow_prefix and len(word) >= 2:
+        if len(word) >= 2:
             start = bisect.bisect_left(self._vocabulary, word)
             for candidate in self._vocabulary[start:start + 200]:
                 if not candidate.startswith(word):
@@ -103,30 +114,25 @@ class SearchIndex:
         return out
 
     def search(self, query: str) -> dict[int, float]:
-        """Papers matching every word of the query, with relevance scores."""
-        query_words = words(query)[:MAX_QUERY_WORDS]
-        if not query_words:
-            return {}
+        """Papers matching every word of the query (as a word or a word's beginning),
+        with relevance scores."""
         scores: dict[int, float] | None = None
-        for index, word in enumerate(query_words):
-            # Prefixes for every word: a user types "diff mod" for "diffusion models".
-            expansions = self._expand(word, allow_prefix=True)
-            if not expansions:
-                return {}
+        for word in words(query)[:MAX_QUERY_WORDS]:
             word_scores: dict[int, float] = {}
-            for candidate, quality in expansions.items():
+            for candidate, quality in self._expand(word).items():
                 for doc_id in self._postings[candidate]:
                     if scores is not None and doc_id not in scores:
                         continue
-                    field = self._strong[doc_id].get(candidate)
-                    weight = STRONG_WEIGHT[field] if field else WEAK_WEIGHT
-                    value = weight * quality
+                    value = STRONG_WEIGHT[self._strong[doc_id][candidate]] * quality
                     if value > word_scores.get(doc_id, 0.0):
                         word_scores[doc_id] = value
-            if scores is None:
-                scores = word_scores
-            else:
-                scores = {d: scores[d] + s for d, s in word_scores.items()}
+            needle = " " + word
+            pool = self._weak if scores is None else {d: self._weak[d] for d in scores if d in self._weak}
+            for doc_id, text in pool.items():
+                if doc_id not in word_scores and needle in text:
+                    word_scores[doc_id] = WEAK_WEIGHT
+            scores = word_scores if scores is None else {
+                d: scores[d] + s for d, s in word_scores.items()}
             if not scores:
                 return {}
         return scores or {}
