@@ -60,6 +60,7 @@ _ISE_KEEP = frozenset({"prom", "advert", "exerc", "superv", "comprom", "surpr", 
 
 _ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 _VERSION = re.compile(r"^v\d+$")
+_DIGIT = re.compile(r"\d")
 _LATEX_HINT = re.compile(r"[\\$]")
 
 
@@ -91,13 +92,15 @@ def latex_to_text(text: str) -> str:
 def _americanise(word: str) -> str:
     if word in _BRITISH:
         return _BRITISH[word]
+    if "is" not in word:
+        return word
     match = _ISE.fullmatch(word)
     if match and match.group(1) not in _ISE_KEEP and not match.group(1).endswith(("w", "pr")):
         return f"{match.group(1)}iz{match.group(2)}"
     return word
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def normalize_title(title: str) -> str:
     """A title folded for comparison: ``"Modélisation of {BERT}: Part II"`` →
     ``"modelization of bert part ii"``."""
@@ -117,7 +120,7 @@ def distinguishing_tokens(normalized: str) -> frozenset[str]:
     words = normalized.split()
     out = set()
     for i, word in enumerate(words):
-        if any(ch.isdigit() for ch in word) or _VERSION.match(word):
+        if _DIGIT.search(word) or _VERSION.match(word):
             out.add(word)
         elif _ROMAN.match(word) and word not in ("i", "c", "l", "v", "x") or (
                 word in ("i", "v", "x") and i > 0 and words[i - 1] in ("part", "vol", "volume")):
@@ -125,9 +128,13 @@ def distinguishing_tokens(normalized: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=65536)
 def surname(name: str) -> str:
     """The folded family name of ``"Jane Doe"``, ``"Doe, Jane"`` or ``"J. Doe Jr."``."""
-    name = _fold_accents(html.unescape(latex_to_text(name or ""))).casefold()
+    name = name or ""
+    if "&" in name or "\\" in name or "{" in name or "$" in name:
+        name = html.unescape(latex_to_text(name))
+    name = _fold_accents(name).casefold()
     if "," in name:
         name = name.split(",", 1)[0]
     else:
