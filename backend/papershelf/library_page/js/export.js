@@ -1,6 +1,11 @@
 // BibTeX export. The page downloads a .bib file: a plain browser saves it as a download;
 // the desktop window catches the download and asks where to save it (native dialog).
-import { api, ApiError } from "./api.js";
+import { api, ApiError, request } from "./api.js";
+
+/** Import a .bib file's text; resolves the server's report (counts, skipped entries). */
+export function importBibtex(text) {
+  return request("POST", "/import", { body: { bibtex: text } });
+}
 
 /** True inside the Papershelf desktop window (pywebview injects `window.pywebview`). */
 export function inDesktop() {

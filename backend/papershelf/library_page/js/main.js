@@ -8,7 +8,7 @@ import { TagsView } from "./tagsview.js";
 import { PairingView } from "./pairing.js";
 import { toast, errorToast, modal, modalOpen, promptDialog } from "./ui.js";
 import { attachTagAutocomplete } from "./tagedit.js";
-import { exportBibtex, inDesktop } from "./export.js";
+import { exportBibtex, importBibtex, inDesktop } from "./export.js";
 
 // ---------------------------------------------------------------- state ----
 const DEFAULTS = { q: "", tag: "", read: "", starred: false, trash: false, sort: "", order: "" };
@@ -115,10 +115,13 @@ function buildLayout() {
   els.sortSel = h("select", { id: "sort", class: "select small", "aria-label": "Sort by" }, SORTS.map((s) => h("option", { value: s.value }, s.label)));
   els.orderBtn = h("button", { type: "button", class: "btn small", id: "order", "aria-label": "Sort order" });
   els.exportBtn = h("button", { type: "button", class: "btn small", id: "export-btn", title: "Export BibTeX (e)", "aria-label": "Export BibTeX" }, icon("download"), h("span", { class: "btn-label" }, "Export"));
+  els.importInput = h("input", { type: "file", accept: ".bib,.bibtex,text/x-bibtex,application/x-bibtex", id: "import-file", hidden: true });
+  els.importBtn = h("button", { type: "button", class: "btn small", id: "import-btn", title: "Import a .bib file", "aria-label": "Import BibTeX" }, icon("upload"), h("span", { class: "btn-label" }, "Import"));
   const toolbar = h("div", { class: "list-toolbar" },
     els.count, els.chips, h("span", { class: "spacer" }),
     els.readSel, els.starBtn,
-    h("label", { class: "sort-label" }, h("span", { class: "sort-word" }, "Sort"), els.sortSel), els.orderBtn, els.exportBtn);
+    h("label", { class: "sort-label" }, h("span", { class: "sort-word" }, "Sort"), els.sortSel), els.orderBtn,
+    els.importBtn, els.importInput, els.exportBtn);
 
   // bulk bar
   els.bulkCount = h("strong", { id: "bulk-count" });
@@ -466,6 +469,26 @@ function openExport() {
   });
 }
 
+// ---------------------------------------------------------------- import ----
+async function importFile(file) {
+  let report;
+  try {
+    report = await importBibtex(await file.text());
+  } catch (err) { errorToast(err); return; }
+  dataChanged();
+  refreshDupCount();
+  const summary = `Imported ${file.name}: ${report.created} new, ${report.merged} merged, ` +
+    `${report.possible_duplicates} possible duplicates`;
+  const problems = [...(report.errors || []).map((e) => `${e.line ? `line ${e.line}` : "entry"}` +
+    `${e.key ? ` (${e.key})` : ""}: ${e.message}`),
+    ...(report.key_changes || []).map((k) => `key ${k.key} kept as ${k.now}: ${k.message}`)];
+  if (!problems.length) { toast(summary); return; }
+  modal("Import report", (close) => h("div", { class: "import-report", id: "import-report" },
+    h("p", {}, `${summary}; ${plural((report.errors || []).length, "entry", "entries")} skipped.`),
+    h("ul", {}, problems.map((p) => h("li", {}, p))),
+    h("div", { class: "modal-actions" }, h("button", { type: "button", class: "btn primary", autofocus: true, onclick: () => close() }, "OK"))));
+}
+
 // ---------------------------------------------------------------- keyboard ----
 const KEYS = [
   ["/", "Search"], ["j / ↓", "Next paper"], ["k / ↑", "Previous paper"], ["Enter", "Open the paper"],
@@ -647,6 +670,12 @@ function init() {
   els.sortSel.addEventListener("change", () => setState({ sort: els.sortSel.value, order: "" }));
   els.orderBtn.addEventListener("click", () => setState({ order: effectiveOrder() === "asc" ? "desc" : "asc", sort: effectiveSort() }));
   els.exportBtn.addEventListener("click", () => openExport());
+  els.importBtn.addEventListener("click", () => els.importInput.click());
+  els.importInput.addEventListener("change", () => {
+    const file = els.importInput.files && els.importInput.files[0];
+    els.importInput.value = "";
+    if (file) importFile(file);
+  });
   els.helpBtn.addEventListener("click", () => showHelp());
   els.tagFilter.addEventListener("input", renderTags);
   els.headCheck.addEventListener("change", () => { if (els.headCheck.checked) selectAll(); else list.clearSelection(); });
