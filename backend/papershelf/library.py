@@ -169,14 +169,9 @@ class Library:
 
     def _put(self, doc_id: int | None, doc: dict, touched: list[int]) -> int:
         """Store a whole document (insert when doc_id is None); index it after commit."""
-        doc = _copy(doc)
         if doc_id is None:
             doc_id = self._new_paper_id()
-            self.papers.insert(Document(doc, doc_id=doc_id))
-        elif doc_id in self._docs or self.papers.contains(doc_id=doc_id):
-            self.papers.update(_replace_with(doc), doc_ids=[doc_id])
-        else:
-            self.papers.insert(Document(doc, doc_id=doc_id))
+        self.papers.replace(doc_id, _copy(doc))
         touched.append(doc_id)
         return doc_id
 
@@ -799,10 +794,6 @@ class Library:
         return self.get(keep), undo_id
 
     # ------------------------------------------------------------------ BibTeX
-    def all_keys(self) -> set[str]:
-        with self._lock:
-            return set(self._by_key)
-
     def export_bibtex(self, *, tag: str | None = None, ids: list[int] | None = None,
                       abstract: bool = True) -> tuple[str, dict]:
         """The .bib text of the library (or a tag, or some papers) and a report."""
@@ -947,9 +938,3 @@ class Library:
             return changed
         return self._write(operation)
 
-
-def _replace_with(new: dict):
-    def replace(doc):
-        doc.clear()
-        doc.update(new)
-    return replace

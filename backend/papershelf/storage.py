@@ -550,6 +550,15 @@ class JournaledTable(Table):
         self.clear_cache()
         self._storage.update_table(self.name, updater, self.document_id_class)
 
+    def replace(self, doc_id: int, document: dict) -> None:
+        """Store ``document`` as the whole of document ``doc_id`` (inserted if new).
+
+        Unlike ``update``, nothing is read first: the old document is not copied only to
+        be cleared."""
+        def updater(table):
+            table[doc_id] = dict(document)
+        self._update_table(updater)
+
 
 class LibraryDB(TinyDB):
     """TinyDB on a :class:`JournalStorage` directory."""
