@@ -385,9 +385,23 @@ if (typeof importScripts === "function" && typeof window === "undefined") {
     },
   };
 
+  // Content scripts run inside web pages: they may look up, save and tag, but never pair,
+  // unpair, point the extension at another backend or touch the outbox's rejected saves.
+  // Everything else answers only the extension's own pages (popup, options).
+  const FROM_CONTENT_SCRIPTS = new Set(["lookup", "save", "changeTags", "tags"]);
+  function allowed(type, sender) {
+    if (FROM_CONTENT_SCRIPTS.has(type)) return true;
+    const own = ext.runtime.getURL("");
+    return Boolean(sender && typeof sender.url === "string" && sender.url.startsWith(own));
+  }
+
   ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {
     const handler = msg && handlers[msg.type];
     if (!handler) return false;
+    if (!allowed(msg.type, sender)) {
+      sendResponse({ ok: false, error: `"${msg.type}" is only for the extension's own pages` });
+      return false;
+    }
     Promise.resolve()
       .then(() => handler(msg, sender))
       .then(sendResponse, (e) => sendResponse({ ok: false, error: (e && e.message) || String(e) }));
@@ -427,5 +441,5 @@ if (typeof importScripts === "function" && typeof window === "undefined") {
   flushOutbox().catch(() => {});
 
   // For tests and debugging from the worker console.
-  globalThis.papershelfBackground = { flushOutbox, checkConnection, onCommand, outbox, settings, handlers };
+  globalThis.papershelfBackground = { flushOutbox, checkConnection, onCommand, outbox, settings, handlers, allowed };
 })();

@@ -74,10 +74,15 @@ def _guard():
     problem = security.origin_problem(request.headers.get("Origin"), state.port)
     if problem:
         return error(403, problem)
+    problem = security.embedding_problem(request.headers.get("Sec-Fetch-Dest"),
+                                         request.headers.get("Sec-Fetch-Site"))
+    if problem:
+        return error(403, problem)
     if request.method == "OPTIONS":
         return None  # CORS preflight from an extension; flask-cors answers it
     is_api = request.path.startswith("/api/")
-    if is_api and request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length:
+    has_body = request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if is_api and request.method in ("POST", "PUT", "PATCH", "DELETE") and has_body:
         if request.mimetype != "application/json":
             return error(415, "the body must be JSON (Content-Type: application/json)")
     if not is_api or request.endpoint in OPEN_ENDPOINTS:
@@ -90,7 +95,9 @@ def _guard():
         state.secrets.seen(client)
         return None
     if state.secrets.is_session(request.cookies.get(security.SESSION_COOKIE, "")):
-        return None
+        problem = security.session_problem(request.method, request.headers.get("Origin"),
+                                           request.headers.get("Sec-Fetch-Site"), state.port)
+        return error(403, problem) if problem else None
     if request.endpoint is None:
         return None  # unknown path: let it be a 404
     return error(401, "a token is required: pair this client with Papershelf first")
@@ -101,6 +108,10 @@ def _no_store(response):
         response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # No page may frame any answer (clickjacking) or load one as an image/script/style.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     return response
 
 
@@ -120,7 +131,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(StorageError)
     def _storage(exc: StorageError):
         # The library did not change; the user has to free space or fix permissions.
-        return error(507, f"the library could not be written: {exc}")
+        return error(507, f"the library could not be written: {exc}. Nothing was changed; "
+                          "free some disk space (or fix the folder's permissions) and try again")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

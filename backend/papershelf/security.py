@@ -9,7 +9,15 @@ nothing by default:
   backend's own library page may call it;
 * every API call but the pairing handshake needs a secret: the install's own token
   (``papershelf token``), a per-client token handed out by an approved pairing, or the
-  library page's session cookie (HttpOnly, SameSite=Strict).
+  library page's session cookie (HttpOnly, SameSite=Strict) on the page's own same-origin
+  requests only (:func:`session_problem`): pages on other ports of 127.0.0.1/localhost
+  are the *same site* and their requests carry the cookie too;
+* nothing is shown inside another page's frame (:func:`embedding_problem`, and the
+  X-Frame-Options/CSP headers of every answer).
+
+The cookie guards against web pages, not local programs: any program that can connect
+to the port may load ``/`` and receive it (cookies are not bound to a port, so another
+local server the browser visits is sent it as well).
 
 Secrets live in ``secrets.json`` in the data directory, mode 0600. Client tokens are kept
 only as hashes, so a leaked file copy does not reveal them.
@@ -243,6 +251,38 @@ def origin_problem(origin: str | None, port: int) -> str | None:
     if origin in own_origins(port) or EXTENSION_ORIGIN.match(origin):
         return None
     return f"requests from web pages ({origin}) may not use the Papershelf library"
+
+
+# Fetch metadata (Sec-Fetch-Site) of requests the library page's cookie may authorize: its
+# own pages' calls, and an address the user typed. Pages on other ports of 127.0.0.1 or
+# localhost are the *same site* as the backend, so SameSite=Strict alone would let their
+# <img>/<script>/no-cors requests carry the cookie.
+SESSION_FETCH_SITES = {"same-origin", "none"}
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Where a page of ours would be shown inside another page (clickjacking).
+EMBEDDING_DESTS = {"iframe", "frame", "embed", "object", "fencedframe"}
+
+
+def session_problem(method: str, origin: str | None, fetch_site: str | None, port: int) -> str | None:
+    """Why the session cookie may not authorize this request, or None.
+
+    The cookie is good only for the library page's own requests: browsers that send fetch
+    metadata must call it same-origin (or the user typed the address), and a change
+    (POST/PUT/PATCH/DELETE) must name the backend's own origin, which every browser sends
+    on such requests; a request without one did not come from the library page.
+    """
+    if fetch_site is not None and fetch_site.lower() not in SESSION_FETCH_SITES:
+        return "the library page's session works only on the library page itself"
+    if method.upper() in UNSAFE_METHODS and origin not in own_origins(port):
+        return "the library page's session works only on the library page itself (no Origin)"
+    return None
+
+
+def embedding_problem(dest: str | None, fetch_site: str | None) -> str | None:
+    """Refuse to be framed or embedded by another page (clickjacking)."""
+    if dest and dest.lower() in EMBEDDING_DESTS and (fetch_site or "").lower() != "same-origin":
+        return "Papershelf may not be shown inside another page"
+    return None
 
 
 def bearer_token(header: str | None) -> str | None:

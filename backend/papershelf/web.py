@@ -2,8 +2,11 @@
 
 Loading ``/`` sets an HttpOnly, SameSite=Strict cookie that authenticates the page's own
 API calls, so the page works without the user copying a token. Other sites cannot read
-the page (no CORS) or send the cookie (SameSite=Strict), and the host and origin checks
-in :mod:`papershelf.app` stop DNS-rebinding pages.
+the page (no CORS) or frame it (CSP frame-ancestors, X-Frame-Options, and the server
+refuses frame requests from other pages); the cookie authorizes only the page's own
+same-origin calls (pages on other local ports are the "same site" and would send a
+SameSite=Strict cookie), and the host and origin checks in :mod:`papershelf.app` stop
+DNS-rebinding pages.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ def _register_converter(state):
 
 @web.get("/<page_path:name>")
 def asset(name: str):
+    # The page itself has one address, with its headers (CSP, no framing) and its cookie.
+    if name == "index.html":
+        return index()
     # send_from_directory refuses paths that leave the folder.
     if not PAGE_DIR.is_dir():
         abort(404)

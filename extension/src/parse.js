@@ -377,7 +377,71 @@
     rec.thumbnail = first(it.thumbnail, dom.thumbnail);
     rec.hf_url = `${HF}/papers/${id}`;
     for (const f of RECORD_FIELDS) if (rec[f] === undefined || rec[f] === "") rec[f] = null;
-    return rec;
+    return fitRecord(rec);
+  }
+
+  // ---------------------------------------------------------------- fit for the library
+  // What the backend accepts (backend/papershelf/records.py). A card is all-or-nothing
+  // there, so a page that shows an over-long title or a javascript: link must not make the
+  // whole card unsaveable: text is cleaned and clipped, unusable values become null.
+  const LIMITS = { title: 1000, abstract: 50000, name: 300, authors: 5000, url: 2048, date_text: 64, count: 1e9 };
+  // C0 controls but tab/newline/CR, and DEL (the backend refuses them), and lone surrogates.
+  const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+  const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+  /** `value` as library text: a string, NFC, no control characters, at most `limit`
+   *  characters (code points; clipped ones end with "…"), or null. */
+  function fitText(value, limit, multiline) {
+    if (typeof value === "number" && Number.isFinite(value)) value = String(value);
+    if (typeof value !== "string") return null;
+    let text = value.replace(LONE_SURROGATE, "\uFFFD").replace(CONTROL, " ").normalize("NFC");
+    text = multiline ? text.replace(/\r\n?/g, "\n").trim() : clean(text);
+    if (!text) return null;
+    const chars = Array.from(text);
+    if (chars.length > limit) text = `${chars.slice(0, limit - 1).join("").trimEnd()}…`;
+    return text;
+  }
+
+  /** An absolute http(s) URL the library accepts, else null (javascript:, data:, too long…). */
+  function fitUrl(value) {
+    const text = fitText(value, Infinity, false);
+    if (!text || text.length > LIMITS.url || !/^https?:\/\/[^\s/]+/i.test(text)) return null;
+    try {
+      const url = new URL(text);
+      return url.protocol === "http:" || url.protocol === "https:" ? text : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function fitCount(value) {
+    return Number.isInteger(value) && value >= 0 && value <= LIMITS.count ? value : null;
+  }
+
+  function fitDate(value) {
+    const iso = isoDate(value);
+    if (!iso) return null;
+    const [y, m, d] = iso.split("-").map(Number);
+    const day = new Date(Date.UTC(y, m - 1, d));
+    if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return null;
+    if (y < 1800 || day.getTime() > Date.now() + 365 * 86400000) return null;
+    return iso;
+  }
+
+  /** A parsed record made acceptable to the library, field by field. */
+  function fitRecord(rec) {
+    const out = { ...rec };
+    out.title = fitText(rec.title, LIMITS.title, false);
+    out.abstract = fitText(rec.abstract, LIMITS.abstract, true);
+    const authors = Array.isArray(rec.authors) ? rec.authors : [];
+    out.authors = authors.map((a) => fitText(a, LIMITS.name, false)).filter(Boolean).slice(0, LIMITS.authors);
+    for (const f of ["org_name", "org_fullname", "submitted_by"]) out[f] = fitText(rec[f], LIMITS.name, false);
+    out.date_text = fitText(rec.date_text, LIMITS.date_text, false);
+    out.published = fitDate(rec.published);
+    for (const f of ["upvotes", "comments", "github_stars", "authors_count"]) out[f] = fitCount(rec[f]);
+    if (out.authors_count !== null && out.authors_count < out.authors.length) out.authors_count = out.authors.length;
+    for (const f of ["github_repo", "thumbnail", "hf_url"]) out[f] = fitUrl(rec[f]);
+    return out;
   }
 
   // ---------------------------------------------------------------- the page
@@ -443,6 +507,7 @@
     readEmbedded,
     readCardDom,
     mergeRecord,
+    fitRecord,
     viewOf,
     isListingPage,
     referenceYear,

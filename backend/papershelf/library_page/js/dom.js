@@ -17,7 +17,8 @@ export function safeUrl(url) {
 /**
  * h("div", {class: "x", onclick: fn, dataset: {id: 1}}, "text", child, [more])
  * Strings become text nodes. `href`/`src` must pass safeUrl unless they are relative
- * (start with "/", "#" or "?"): relative ones are built by this page, not taken from the web.
+ * (start with "/" but not "//" or "/\", "#" or "?"): relative ones are built by this
+ * page, not taken from the web.
  */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -32,7 +33,8 @@ export function h(tag, attrs, ...children) {
       else if (k === "innerHTML") throw new Error("innerHTML is not allowed");
       else if (k === "href" || k === "src") {
         const s = String(v);
-        const ok = /^[/#?]/.test(s) ? s : safeUrl(s);
+        // "//host" and "/\host" are not relative: browsers take them to another site.
+        const ok = /^(?:[#?]|\/(?![/\\]))/.test(s) ? s : safeUrl(s);
         if (ok) el.setAttribute(k, ok);
       } else if (k === "value") el.value = v;
       else if (k === "checked" || k === "disabled" || k === "selected" || k === "hidden") el[k] = !!v;
