@@ -59,13 +59,16 @@ import os
 import re
 import tempfile
 import unicodedata
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from . import citekeys
 
 __all__ = [
+    "Rendering",
     "entry",
     "export",
+    "render",
     "latex_text",
     "latex_title",
     "latex_name",
@@ -708,8 +711,8 @@ def latex_name(name: str, needs: _Needs | None = None) -> str | None:
             if not all(_name_word(part) for part in parts):
                 return whole()
             return ", ".join(latex_text(part, needs, math=False) for part in parts)
-        if not parts:
-            return None
+        if not parts:  # only commas: kept whole, not dropped from the author list
+            return whole()
         name = parts[0]
     first, von, last, jr = citekeys.split_name(name)
     pieces = [" ".join(von + last)] + ([" ".join(jr)] if jr else []) + ([" ".join(first)] if first or jr else [])
@@ -795,7 +798,8 @@ def _tag_list(tags: Iterable[str], needs: _Needs | None) -> str | None:
         if not ident or ident in seen:
             continue  # the importer drops repeats the same way
         seen.add(ident)
-        items.append(latex_text(str(tag), needs).replace(",", "{,}").replace(";", "{;}"))
+        # As text (math=False): a tag is a name, so "C^2" must not come back as "C$^2$".
+        items.append(latex_text(str(tag), needs, math=False).replace(",", "{,}").replace(";", "{;}"))
     return ", ".join(items) or None
 
 
@@ -892,14 +896,35 @@ def _entry_type(paper: dict) -> str:
     return kind if _TYPE_RE.fullmatch(kind) else "misc"
 
 
-def _format(entry_type: str, key: str, fields: list[tuple[str, str, bool]]) -> str:
-    lines = [f"@{entry_type}{{{key},"]
-    for i, (name, value, braced) in enumerate(fields):
-        text = f"{{{value}}}" if braced else value
-        comma = "," if i < len(fields) - 1 else ""
-        lines.append(f"  {name} = {text}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+def _field_lines(fields: list[tuple[str, str, bool]]) -> str:
+    return ",\n".join(f"  {name} = {{{value}}}" if braced else f"  {name} = {value}"
+                      for name, value, braced in fields)
+
+
+def _assemble(entry_type: str, key: str, lines: str, aliases: list[str]) -> str:
+    if aliases:
+        ids = _field_lines([("ids", ", ".join(aliases), True)])
+        lines = f"{lines},\n{ids}" if lines else ids
+    return f"@{entry_type}{{{key},\n{lines}\n}}\n" if lines else f"@{entry_type}{{{key},\n}}\n"
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What an entry's text needs of the paper alone: everything but its key and ``ids``.
+
+    Rendering is most of an export's cost, and the same for a paper until it changes, so
+    a library may keep renderings (see :mod:`papershelf.render_cache`)."""
+    entry_type: str
+    lines: str                  # the field lines, joined, without the ids field
+    glyphs: frozenset[str]      # characters kept as UTF-8 (for the @preamble)
+    math: frozenset[str]        # math fallbacks the @preamble must define
+
+
+def render(paper: dict, *, abstract: bool = True, keywords: bool = True) -> Rendering:
+    needs = _Needs()
+    fields = _fields(paper, needs, abstract=abstract, keywords=keywords, aliases=[])
+    return Rendering(_entry_type(paper), _field_lines(fields), frozenset(needs.glyphs),
+                     frozenset(needs.math))
 
 
 def _usable_export_key(key: object) -> bool:
@@ -922,12 +947,16 @@ def entry(paper: dict, key: str | None = None, *, abstract: bool = True,
     if aliases is None:
         aliases = [a for a in (paper.get("key_aliases") or [])
                    if _usable_export_key(a) and a.lower() != key.lower()]
-    fields = _fields(paper, _needs, abstract=abstract, keywords=keywords, aliases=aliases)
-    return _format(_entry_type(paper), key, fields)
+    rendering = render(paper, abstract=abstract, keywords=keywords)
+    if _needs is not None:
+        _needs.glyphs |= rendering.glyphs
+        _needs.math |= rendering.math
+    return _assemble(rendering.entry_type, key, rendering.lines, aliases)
 
 
 def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = True,
-           taken: Iterable[str] | None = None) -> tuple[str, dict]:
+           taken: Iterable[str] | None = None,
+           renderer: Callable[..., Rendering] = render) -> tuple[str, dict]:
     """A whole .bib file for ``papers`` and a report.
 
     Returns ``(text, report)``; ``report`` is::
@@ -940,7 +969,8 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
          "raw_characters": "中文..."}    # kept as UTF-8 (see the module docstring)
 
     ``taken`` (every key and alias in the library) keeps keys made here for papers
-    without one from clashing with papers outside this export.
+    without one from clashing with papers outside this export. ``renderer`` is
+    :func:`render` or a cache in front of it (same arguments, same result).
     """
     papers = list(papers)
     needs = _Needs()
@@ -985,8 +1015,10 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
                 continue
             alias_seen.add(alias.lower())
             aliases.append(alias)
-        chunks.append(entry(paper, key, abstract=abstract, keywords=keywords, _needs=needs,
-                            _aliases=aliases))
+        rendering = renderer(paper, abstract=abstract, keywords=keywords)
+        needs.glyphs |= rendering.glyphs
+        needs.math |= rendering.math
+        chunks.append(_assemble(rendering.entry_type, key, rendering.lines, aliases))
         missing = _missing(paper)
         if missing:
             report["incomplete"].append({

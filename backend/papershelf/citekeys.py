@@ -146,10 +146,11 @@ def _key_words(text: str) -> list[str]:
 
 def _year(paper: dict) -> str:
     year = paper.get("year")
-    if year is not None and re.fullmatch(r"\s*\d{4}\s*", str(year)):
+    # ASCII digits only: a key is ASCII ("\d" would take "٢٠٢٤" too).
+    if year is not None and re.fullmatch(r"\s*[0-9]{4}\s*", str(year)):
         return str(year).strip()
     published = paper.get("published") or ""
-    match = re.match(r"(\d{4})", str(published))
+    match = re.match(r"([0-9]{4})", str(published))
     return match.group(1) if match else ""
 
 
@@ -225,6 +226,7 @@ def make_key(paper: dict, taken: Iterable[str]) -> str:
 
 _STRICT_KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-:./+]*")
 _FORBIDDEN_IN_KEY = set(' \t\r\n,{}()"#%\'=\\~@')
+_FORBIDDEN_IN_KEY_RE = re.compile("[" + re.escape("".join(sorted(_FORBIDDEN_IN_KEY))) + "]")
 
 
 def validate_key(key: object, taken: Iterable[str] | None = None) -> str | None:
@@ -263,7 +265,8 @@ def is_usable_key(key: object) -> bool:
     return (
         isinstance(key, str)
         and 0 < len(key) <= 250
-        and not any(ch in _FORBIDDEN_IN_KEY or not ch.isprintable() for ch in key)
+        and key.isprintable()
+        and not _FORBIDDEN_IN_KEY_RE.search(key)
     )
 
 

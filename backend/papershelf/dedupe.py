@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ MAYBE = "maybe"
 
 MERGE_SCORE = 95.0
 FLAG_SCORE = 88.0
-CANDIDATE_TOKENS = 4
+CANDIDATE_TOKENS = 5
 MAX_POSTING = 5000
 MAX_CANDIDATES = 2000
 
@@ -70,7 +71,8 @@ def _fold_accents(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe") \
-        .replace("ł", "l").replace("đ", "d").replace("ı", "i")
+        .replace("ł", "l").replace("đ", "d").replace("ı", "i") \
+        .replace("Ø", "O").replace("Æ", "AE").replace("Œ", "OE").replace("Ł", "L").replace("Đ", "D")
 
 
 @lru_cache(maxsize=1)
@@ -125,7 +127,10 @@ def distinguishing_tokens(normalized: str) -> frozenset[str]:
         elif _ROMAN.match(word) and word not in ("i", "c", "l", "v", "x") or (
                 word in ("i", "v", "x") and i > 0 and words[i - 1] in ("part", "vol", "volume")):
             out.add(word)
-    return frozenset(out)
+    return frozenset(out) if out else _NO_NUMBERS
+
+
+_NO_NUMBERS: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=65536)
@@ -154,25 +159,29 @@ def year_of(record: dict) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """What the comparison needs of one record, computed once."""
+    """What the comparison needs of one record, computed once.
+
+    Kept for every paper of the library, so it is compact: tuples of interned words
+    rather than sets (a library repeats the same words and names thousands of times)."""
     title: str
-    tokens: frozenset[str]
+    tokens: tuple[str, ...]      # distinct content words
     numbers: frozenset[str]
     year: int | None
-    surnames: frozenset[str]
+    surnames: tuple[str, ...]    # distinct
     arxiv_id: str | None
 
     @classmethod
     def of(cls, record: dict) -> "Fingerprint":
         norm = normalize_title(record.get("title") or "")
+        names = (surname(a) for a in record.get("authors") or [] if isinstance(a, str))
         return cls(
             title=norm,
-            tokens=frozenset(content_tokens(norm)),
+            tokens=tuple(dict.fromkeys(sys.intern(t) for t in content_tokens(norm))),
             numbers=distinguishing_tokens(norm),
             year=year_of(record),
-            surnames=frozenset(s for s in (surname(a) for a in record.get("authors") or []) if s),
+            surnames=tuple(dict.fromkeys(sys.intern(s) for s in names if s)),
             arxiv_id=record.get("arxiv_id") or None,
         )
 
@@ -207,7 +216,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Verdict:
             reasons.append(f"years differ ({a.year} / {b.year})")
     author_support = author_conflict = False
     if a.surnames and b.surnames:
-        shared = len(a.surnames & b.surnames)
+        shared = len(set(a.surnames).intersection(b.surnames))
         if shared / min(len(a.surnames), len(b.surnames)) >= 0.5:
             author_support = True
             reasons.append(f"{shared} author surname(s) shared")
@@ -242,7 +251,7 @@ class DedupeIndex:
     def __init__(self):
         self._prints: dict[int, Fingerprint] = {}
         self._postings: dict[str, set[int]] = defaultdict(set)
-        self._exact: dict[str, set[int]] = defaultdict(set)
+        self._exact: dict[str, int | set[int]] = {}   # most titles belong to one paper
 
     def __len__(self):
         return len(self._prints)
@@ -253,7 +262,13 @@ class DedupeIndex:
         self._prints[doc_id] = fp
         for token in fp.tokens:
             self._postings[token].add(doc_id)
-        self._exact[fp.title].add(doc_id)
+        known = self._exact.get(fp.title)
+        if known is None:
+            self._exact[fp.title] = doc_id
+        elif isinstance(known, set):
+            known.add(doc_id)
+        else:
+            self._exact[fp.title] = {known, doc_id}
 
     def remove(self, doc_id: int) -> None:
         fp = self._prints.pop(doc_id, None)
@@ -266,26 +281,37 @@ class DedupeIndex:
                 if not posting:
                     del self._postings[token]
         exact = self._exact.get(fp.title)
-        if exact is not None:
+        if exact == doc_id:
+            del self._exact[fp.title]
+        elif isinstance(exact, set):
             exact.discard(doc_id)
-            if not exact:
-                del self._exact[fp.title]
+            if len(exact) == 1:
+                self._exact[fp.title] = next(iter(exact))
 
     def fingerprint(self, doc_id: int) -> Fingerprint | None:
         return self._prints.get(doc_id)
 
     def candidates(self, fp: Fingerprint) -> set[int]:
-        """Papers that share the exact title or one of its rarest words."""
-        found = set(self._exact.get(fp.title, ()))
-        ranked = sorted((len(self._postings.get(t, ())), t) for t in fp.tokens)
-        taken = 0
-        for size, token in ranked:
-            if size == 0:
-                continue
-            if size > MAX_POSTING or taken >= CANDIDATE_TOKENS or len(found) + size > MAX_CANDIDATES:
+        """Papers that could score as close: the exact title, or, for a title of four or
+        more words, papers sharing at least two of its rarest words (a title that close
+        shares most of its words); a shorter title's papers need share only one."""
+        exact = self._exact.get(fp.title)
+        found = set() if exact is None else set(exact) if isinstance(exact, set) else {exact}
+        postings = self._postings
+        rare = sorted((t for t in fp.tokens if t in postings), key=lambda t: len(postings[t]))
+        rare = rare[:CANDIDATE_TOKENS]
+        if len(fp.tokens) >= 4 and len(rare) >= 2:
+            for i, first in enumerate(rare):
+                for second in rare[i + 1:]:
+                    found |= postings[first] & postings[second]
+                    if len(found) > MAX_CANDIDATES:
+                        return found
+            return found
+        for token in rare:
+            size = len(postings[token])
+            if size > MAX_POSTING or len(found) + size > MAX_CANDIDATES:
                 break
-            found |= self._postings[token]
-            taken += 1
+            found |= postings[token]
         return found
 
     def matches(self, record: dict, exclude: set[int] | frozenset = frozenset()) -> list[tuple[int, Verdict]]:

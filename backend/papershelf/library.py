@@ -14,16 +14,19 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tinydb.table import Document
 
-from . import bibtex_export, bibtex_import, citekeys, dedupe, records
+from . import bibtex_export, citekeys, dedupe, records
 from . import tags as tagmod
+from .listing import SORTS, Columns
+from .render_cache import RenderCache
 from .search import SearchIndex
-from .storage import LibraryDB
+from .storage import LibraryDB, json_copy
 
 PAPERS = "papers"
 FLAGS = "duplicate_flags"
@@ -33,7 +36,7 @@ META = "meta"
 AUTO_EXPORTS = "auto_exports"
 MAX_SIGHTINGS = 100
 MAX_UNDO = 200
-SORTS = ("added", "published", "upvotes", "title", "updated", "relevance")
+SEARCH_CATCH_UP_PAUSE = 0.2  # seconds without changes before the search index catches up
 
 # Capture may refresh these; it never overwrites a field the user corrected by hand.
 CAPTURE_REFRESHED = ("upvotes", "comments", "github_stars")
@@ -60,14 +63,17 @@ def hf_url(arxiv_id: str | None) -> str | None:
     return f"https://huggingface.co/papers/{arxiv_id}" if arxiv_id else None
 
 
-def _copy(value):
-    return json.loads(json.dumps(value))
+_copy = json_copy
 
 
 class Library:
     """One user's library in one data directory. Thread-safe."""
 
-    def __init__(self, directory: str | Path, *, durable: bool = True, **storage_options):
+    def __init__(self, directory: str | Path, *, durable: bool = True,
+                 background_indexing: bool = False, **storage_options):
+        """Open the library. With ``background_indexing`` the search and duplicate indexes
+        are built in a thread: look-ups and lists answer at once, while searches and
+        changes wait until the indexes are ready (seconds, for a large library)."""
         self.directory = Path(directory)
         self.db = LibraryDB(self.directory, durable=durable, **storage_options)
         self.papers = self.db.table(PAPERS)
@@ -79,7 +85,16 @@ class Library:
         self._save_listeners: list[Callable[[list[dict]], None]] = []
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
-        self._rebuild_indexes()
+        self._lists_ready = threading.Event()
+        self._indexes_ready = threading.Event()
+        self._indexing_error: BaseException | None = None
+        self._search_wanted = threading.Event()
+        self._last_write = 0.0
+        self._renderings = RenderCache(self.directory / "cache" / "bibtex-renderings.bin")
+        self._closed = False
+        threading.Thread(target=self._search_catch_up_loop, name="papershelf-search-index",
+                         daemon=True).start()
+        self._rebuild_indexes(background=background_indexing)
 
     @property
     def warnings(self) -> list[str]:
@@ -87,6 +102,9 @@ class Library:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            self._search_wanted.set()  # ends the search indexing thread
+            self._renderings.close()
             self.db.storage.close()
 
     def on_change(self, listener: Callable[[], None]) -> None:
@@ -112,22 +130,86 @@ class Library:
                 pass
 
     # ------------------------------------------------------------------ indexes
-    def _rebuild_indexes(self) -> None:
+    def _rebuild_indexes(self, background: bool = False) -> None:
+        """Every in-memory index from the stored documents.
+
+        Only the arXiv-id index is built at once (look-ups answer from it). The list
+        columns, keys and tags, then the search and duplicate indexes, may be built in a
+        thread; the operations that need them wait (``_lists_ready``, ``_indexes_ready``)."""
+        self._lists_ready.clear()
+        self._indexes_ready.clear()
         self._by_arxiv: dict[str, int] = {}
         self._by_key: dict[str, int] = {}
-        self._dedupe = dedupe.DedupeIndex()
-        self._search = SearchIndex()
         self._tag_counts: Counter[str] = Counter()   # identity -> live papers
         self._tag_spelling: dict[str, str] = {}     # identity -> preferred spelling
-        self._docs: dict[int, dict] = {}
-        for doc in self.papers:
-            self._index(doc.doc_id, dict(doc))
+        self._columns = Columns()
+        self._dedupe = dedupe.DedupeIndex()
+        self._search = SearchIndex()
+        # Papers changed since the search index last saw them, with the version it holds:
+        # indexing an abstract's words is a third of a save's cost, so it is done after
+        # the answer (by the indexing thread) or by the next search, whichever comes first.
+        self._search_pending: dict[int, dict | None] = {}
+        # The stored documents themselves, shared rather than copied: documents are
+        # replaced, never changed in place, by the storage and by this service.
+        stored = self.papers.storage.table_for_reading(PAPERS)
+        self._docs: dict[int, dict] = {int(key): doc for key, doc in stored.items()}
+        self._by_arxiv = {doc["arxiv_id"]: doc_id for doc_id, doc in self._docs.items()
+                          if doc.get("arxiv_id")}
         meta = self.meta.get(doc_id=1) or {}
         self._last_paper_id = max(meta.get("last_paper_id", 0), max(self._docs, default=0))
+        papers = list(self._docs.items())
+        if background:
+            # Started by start_indexing (the server calls it once it listens), or by the
+            # first caller that needs the indexes.
+            self._unindexed = papers
+        else:
+            self._unindexed = None
+            self._build_slow_indexes(papers)
 
-    def _index(self, doc_id: int, doc: dict | None) -> None:
-        """Bring every index in line with the stored document (None: it is gone)."""
-        old = self._docs.pop(doc_id, None)
+    def start_indexing(self) -> None:
+        """Build the search and duplicate indexes in a thread, if that is still to do."""
+        with self._lock:
+            papers, self._unindexed = self._unindexed, None
+        if papers is not None:
+            threading.Thread(target=self._build_slow_indexes, args=(papers,),
+                             name="papershelf-indexing", daemon=True).start()
+
+    def _build_slow_indexes(self, papers: list[tuple[int, dict]]) -> None:
+        try:
+            self._columns.build(papers)
+            for doc_id, doc in papers:
+                self._index_cheap(doc_id, None, doc, columns=False, arxiv=False)
+            self._lists_ready.set()
+            self._search.build(papers)
+            for doc_id, doc in papers:
+                if not doc.get("deleted_at"):
+                    self._dedupe.add(doc_id, doc)
+        except BaseException as exc:  # noqa: BLE001 - the next caller rebuilds and sees it
+            self._indexing_error = exc
+        finally:
+            self._lists_ready.set()
+            self._indexes_ready.set()
+
+    def _wait_for_lists(self) -> None:
+        self._wait_for_indexes(self._lists_ready)
+
+    def _wait_for_indexes(self, ready: threading.Event | None = None) -> None:
+        ready = ready or self._indexes_ready
+        if not ready.is_set():
+            self.start_indexing()
+        ready.wait()
+        if self._indexing_error is not None:
+            with self._lock:
+                if self._indexing_error is not None:
+                    self._indexing_error = None
+                    self._rebuild_indexes()
+
+    @property
+    def indexes_ready(self) -> bool:
+        return self._indexes_ready.is_set()
+
+    def _index_cheap(self, doc_id: int, old: dict | None, doc: dict | None,
+                     columns: bool = True, arxiv: bool = True) -> None:
         if old is not None:
             if old.get("arxiv_id") and self._by_arxiv.get(old["arxiv_id"]) == doc_id:
                 del self._by_arxiv[old["arxiv_id"]]
@@ -142,24 +224,54 @@ class Library:
                         # No paper uses it any more: the next one to use it chooses its spelling.
                         del self._tag_counts[ident]
                         self._tag_spelling.pop(ident, None)
-            self._dedupe.remove(doc_id)
-            self._search.remove(doc_id)
+        if columns:
+            self._columns.set(doc_id, doc)
         if doc is None:
             return
-        self._docs[doc_id] = doc
-        if doc.get("arxiv_id"):
+        if arxiv and doc.get("arxiv_id"):
             self._by_arxiv[doc["arxiv_id"]] = doc_id
         for key in [doc.get("citation_key"), *doc.get("key_aliases", [])]:
             if key:
                 self._by_key[key.lower()] = doc_id
-        doc.setdefault("authors", [])
         if not doc.get("deleted_at"):
             for tag in doc.get("tags", []):
                 ident = tagmod.identity(tag)
                 self._tag_counts[ident] += 1
                 self._tag_spelling.setdefault(ident, tag)
+
+    def _index(self, doc_id: int, doc: dict | None) -> None:
+        """Bring every index in line with the stored document (None: it is gone)."""
+        old = self._docs.pop(doc_id, None)
+        if doc is not None:
+            self._docs[doc_id] = doc
+        self._index_cheap(doc_id, old, doc)
+        self._dedupe.remove(doc_id)
+        if doc is not None and not doc.get("deleted_at"):
             self._dedupe.add(doc_id, doc)
-        self._search.add(doc_id, doc)
+        self._search_pending.setdefault(doc_id, old)
+
+    def _catch_up_search(self, limit: int | None = None) -> None:
+        """Bring the search index up to date (at most ``limit`` papers); under the lock."""
+        while self._search_pending and limit != 0:
+            doc_id, indexed = next(iter(self._search_pending.items()))
+            del self._search_pending[doc_id]
+            self._search.update(doc_id, indexed, self._docs.get(doc_id))
+            if limit is not None:
+                limit -= 1
+
+    def _search_catch_up_loop(self) -> None:
+        while not self._closed:
+            self._search_wanted.wait()
+            self._search_wanted.clear()
+            while self._search_pending and not self._closed:
+                # Only in a pause between changes, a few papers per hold of the lock:
+                # a burst of saves is never slowed down by indexing its own papers.
+                quiet = time.monotonic() - self._last_write
+                if quiet < SEARCH_CATCH_UP_PAUSE:
+                    time.sleep(SEARCH_CATCH_UP_PAUSE - quiet)
+                    continue
+                with self._lock:
+                    self._catch_up_search(limit=10)
 
     def _stored(self, doc_id: int) -> dict:
         doc = self._docs.get(doc_id)
@@ -198,6 +310,7 @@ class Library:
         indexes are rebuilt from the stored documents so they cannot drift.
         """
         touched: list[int] = []
+        self._wait_for_indexes()
         with self._lock:
             try:
                 with self.db.transaction():
@@ -209,8 +322,12 @@ class Library:
             for doc_id in dict.fromkeys(touched):
                 stored = stored_papers.get(str(doc_id))
                 if stored is not None and self._docs.get(doc_id) == stored:
-                    continue  # indexed already while the operation ran
-                self._index(doc_id, dict(stored) if stored is not None else None)
+                    self._docs[doc_id] = stored  # indexed already while the operation ran
+                    continue
+                self._index(doc_id, stored)
+        self._last_write = time.monotonic()
+        if self._search_pending:
+            self._search_wanted.set()
         self._changed()
         return result
 
@@ -218,9 +335,18 @@ class Library:
     def public(self, doc_id: int, doc: dict | None = None) -> dict:
         doc = doc if doc is not None else self._stored(doc_id)
         out = {"id": doc_id, **CARD_DEFAULTS, **USER_DEFAULTS, **_copy(doc)}
+        out.setdefault("authors", [])
         out.setdefault("hf_url", hf_url(out.get("arxiv_id")))
         out.setdefault("key_aliases", [])
         out.setdefault("deleted_at", None)
+        return out
+
+    def _view(self, doc_id: int) -> dict:
+        """What ``public`` answers, sharing the stored values (callers must not change it)."""
+        out = {"id": doc_id, **CARD_DEFAULTS, **USER_DEFAULTS, **self._docs[doc_id]}
+        for name, default in (("authors", []), ("key_aliases", []), ("deleted_at", None)):
+            out.setdefault(name, default)
+        out.setdefault("hf_url", hf_url(out.get("arxiv_id")))
         return out
 
     def get(self, doc_id: int) -> dict:
@@ -229,8 +355,12 @@ class Library:
 
     def count(self) -> dict:
         with self._lock:
-            trash = sum(1 for d in self._docs.values() if d.get("deleted_at"))
-            return {"papers": len(self._docs) - trash, "trash": trash}
+            if self._lists_ready.is_set():
+                papers, trash = self._columns.counts()
+            else:  # still opening: count the documents themselves
+                trash = sum(1 for doc in self._docs.values() if doc.get("deleted_at"))
+                papers = len(self._docs) - trash
+            return {"papers": papers, "trash": trash}
 
     # ------------------------------------------------------------------ tags
     def _spell(self, tag: str) -> str:
@@ -242,6 +372,7 @@ class Library:
         return tagmod.unique([*kept, *(self._spell(t) for t in add)])
 
     def list_tags(self, prefix: str = "", limit: int = 1000) -> list[dict]:
+        self._wait_for_lists()
         with self._lock:
             folded = prefix.casefold().strip()
             rows = []
@@ -303,6 +434,9 @@ class Library:
             doc = _copy(self._stored(target))
             self._merge_card_into(doc, card, card_tags, sighting)
             self._put(target, doc, touched)
+            # Index at once, as a new paper is: a tag this card brings is then spelled
+            # the same way by the rest of the batch.
+            self._index(target, _copy(doc))
             return {"status": "merged", "doc_id": target, "reasons": reasons}
 
         doc = {k: v for k, v in card.items() if v is not None}
@@ -348,14 +482,13 @@ class Library:
         doc["hf_url"] = doc.get("hf_url") or hf_url(doc.get("arxiv_id"))
         doc["tags"] = self._with_tags(doc.get("tags", []), card_tags)
         if sighting:
-            sightings = doc.setdefault("sightings", [])
-            last = sightings[-1] if sightings else None
-            if last and last.get("url") == sighting["url"] and \
-                    (last.get("seen_at") or "")[:10] == sighting["seen_at"][:10]:
-                last.update(sighting)
-            else:
-                sightings.append(sighting)
-            del sightings[:-MAX_SIGHTINGS]
+            # One sighting per page and day, wherever it is in the list (saves from
+            # several pages interleave): seen again, it moves to the end with fresh figures.
+            day = sighting["seen_at"][:10]
+            sightings = [s for s in doc.get("sightings", [])
+                         if s.get("url") != sighting["url"] or (s.get("seen_at") or "")[:10] != day]
+            sightings.append(sighting)
+            doc["sightings"] = sightings[-MAX_SIGHTINGS:]
         if doc.get("deleted_at"):
             doc["deleted_at"] = None  # saving a paper again takes it out of the trash
         self._touch(doc)
@@ -385,48 +518,22 @@ class Library:
                     starred: bool | None = None, sort: str | None = None, order: str | None = None,
                     limit: int = 50, offset: int = 0, trash: bool = False,
                     ids: list[int] | None = None) -> dict:
+        if q.strip():
+            self._wait_for_indexes()
+        self._wait_for_lists()
         with self._lock:
-            scores = self._search.search(q) if q.strip() else None
-            tag_ident = tagmod.identity(tag) if tag else None
-            id_filter = set(ids) if ids else None
-            rows = []
-            for doc_id, doc in self._docs.items():
-                if bool(doc.get("deleted_at")) != trash:
-                    continue
-                if scores is not None and doc_id not in scores:
-                    continue
-                if id_filter is not None and doc_id not in id_filter:
-                    continue
-                if read is not None and bool(doc.get("read")) != read:
-                    continue
-                if starred is not None and bool(doc.get("starred")) != starred:
-                    continue
-                if tag_ident and not any(
-                        (ident := tagmod.identity(t)) == tag_ident or ident.startswith(tag_ident + "/")
-                        for t in doc.get("tags", [])):
-                    continue
-                rows.append(doc_id)
-            sort = sort or ("relevance" if scores is not None else "added")
-            descending = (order or ("asc" if sort == "title" else "desc")) == "desc"
-            rows.sort(key=self._sort_key(sort, scores), reverse=descending)
-            page = rows[offset:offset + limit]
-            return {"papers": [self.public(i) for i in page], "total": len(rows)}
+            if q.strip():
+                self._catch_up_search()
+            scores = self._search.scores(q, self._columns.size) if q.strip() else None
+            page, total = self._columns.select(
+                trash=trash, read=read, starred=starred, tag=tag, ids=ids or None, scores=scores,
+                sort=sort, order=order, offset=offset, limit=limit)
+            return {"papers": [self.public(i) for i in page], "total": total}
 
-    def _sort_key(self, sort: str, scores: dict[int, float] | None):
-        docs = self._docs
-        if sort == "relevance":
-            if scores is None:
-                return lambda i: (docs[i].get("added_at") or "", i)
-            return lambda i: (scores[i], docs[i].get("upvotes") or 0, i)
-        if sort == "title":
-            return lambda i: ((docs[i].get("title") or "").casefold(), i)
-        if sort == "upvotes":
-            return lambda i: (docs[i].get("upvotes") or 0, i)
-        if sort == "published":
-            return lambda i: (docs[i].get("published") or str(docs[i].get("year") or ""), i)
-        if sort == "updated":
-            return lambda i: (docs[i].get("updated_at") or "", i)
-        return lambda i: (docs[i].get("added_at") or "", i)
+    def live_views(self) -> list[dict]:
+        """Every paper out of the trash, sharing stored values: read them, never change them."""
+        with self._lock:
+            return [self._view(i) for i, d in self._docs.items() if not d.get("deleted_at")]
 
     def all_papers(self, *, tag: str | None = None, ids: list[int] | None = None) -> list[dict]:
         """Every live paper (optionally of a tag or of given ids), oldest first."""
@@ -459,8 +566,10 @@ class Library:
                     doc["hf_url"] = hf_url(changes["arxiv_id"])
             self._touch(doc)
             self._put(doc_id, doc, touched)
-        self._write(operation)
-        return self.get(doc_id)
+            # The answer is the paper as written: read later, another request (a merge)
+            # may have removed it, and the client would be told "not found" for a change made.
+            return self.public(doc_id, doc)
+        return self._write(operation)
 
     def _set_key(self, doc_id: int, doc: dict, key: str | None) -> None:
         if not key:
@@ -485,12 +594,14 @@ class Library:
             doc["tags"] = self._with_tags(doc.get("tags", []), add, remove)
             self._touch(doc)
             self._put(doc_id, doc, touched)
-        self._write(operation)
-        return self.get(doc_id)
+            return self.public(doc_id, doc)  # as written (see update)
+        return self._write(operation)
 
     # ------------------------------------------------------------------ undo
-    def _undoable(self, label: str, doc_ids: Iterable[int], operation: Callable[[list[int]], Any]):
-        """Run an operation on papers so that it can be undone; returns (result, undo id)."""
+    def _undoable(self, label: str, doc_ids: Iterable[int], operation: Callable[[list[int]], Any],
+                  undo_extra: dict | None = None):
+        """Run an operation on papers so that it can be undone; returns (result, undo id).
+        ``undo_extra``: more for the undo record, filled in by the operation."""
         holder: dict[str, Any] = {}
 
         def wrapped(touched):
@@ -501,7 +612,8 @@ class Library:
                 stored = self.papers.storage.table_for_reading(PAPERS).get(key)
                 after[key] = stored.get("rev") if stored is not None else None
             undo_id = self.undo_log.insert({"label": label, "created_at": now(),
-                                            "before": before, "after_rev": after})
+                                            "before": before, "after_rev": after,
+                                            **(undo_extra or {})})
             holder["undo"] = str(undo_id)
             self._prune_undo()
             return result
@@ -548,34 +660,40 @@ class Library:
 
     # ------------------------------------------------------------------ trash
     def delete(self, doc_ids: list[int]) -> tuple[list[dict], str]:
-        for doc_id in doc_ids:
-            self._stored(doc_id)
+        with self._lock:
+            for doc_id in doc_ids:
+                self._stored(doc_id)
 
         def operation(touched):
             stamp = now()
+            out = []
             for doc_id in doc_ids:
-                doc = _copy(self._docs[doc_id])
+                doc = _copy(self._stored(doc_id))
                 if not doc.get("deleted_at"):
                     doc["deleted_at"] = stamp
                     self._touch(doc)
                     self._put(doc_id, doc, touched)
+                out.append(self.public(doc_id, doc))  # as written (see update)
+            return out
         label = f"delete {len(doc_ids)} paper(s)"
-        _, undo_id = self._undoable(label, doc_ids, operation)
-        return [self.get(i) for i in doc_ids], undo_id
+        return self._undoable(label, doc_ids, operation)
 
     def restore(self, doc_ids: list[int]) -> tuple[list[dict], str]:
-        for doc_id in doc_ids:
-            self._stored(doc_id)
+        with self._lock:
+            for doc_id in doc_ids:
+                self._stored(doc_id)
 
         def operation(touched):
+            out = []
             for doc_id in doc_ids:
-                doc = _copy(self._docs[doc_id])
+                doc = _copy(self._stored(doc_id))
                 if doc.get("deleted_at"):
                     doc["deleted_at"] = None
                     self._touch(doc)
                     self._put(doc_id, doc, touched)
-        _, undo_id = self._undoable(f"restore {len(doc_ids)} paper(s)", doc_ids, operation)
-        return [self.get(i) for i in doc_ids], undo_id
+                out.append(self.public(doc_id, doc))  # as written (see update)
+            return out
+        return self._undoable(f"restore {len(doc_ids)} paper(s)", doc_ids, operation)
 
     def empty_trash(self) -> int:
         with self._lock:
@@ -602,8 +720,9 @@ class Library:
     def bulk(self, doc_ids: list[int], action: str, tag_list: list[str]) -> tuple[list[dict], str | None]:
         if action not in self.BULK_ACTIONS:
             raise records.ValidationError("action", f"must be one of {', '.join(self.BULK_ACTIONS)}")
-        for doc_id in doc_ids:
-            self._stored(doc_id)
+        with self._lock:
+            for doc_id in doc_ids:
+                self._stored(doc_id)
         if action == "delete":
             return self.delete(doc_ids)
         if action == "restore":
@@ -622,15 +741,17 @@ class Library:
                 doc["starred"] = action == "star"
 
         def operation(touched):
+            out = []
             for doc_id in doc_ids:
-                doc = _copy(self._docs[doc_id])
+                doc = _copy(self._stored(doc_id))
                 before = json.dumps(doc, sort_keys=True)
                 change(doc)
                 if json.dumps(doc, sort_keys=True) != before:
                     self._touch(doc)
                     self._put(doc_id, doc, touched)
-        _, undo_id = self._undoable(f"{action} {len(doc_ids)} paper(s)", doc_ids, operation)
-        return [self.get(i) for i in doc_ids], undo_id
+                out.append(self.public(doc_id, doc))  # as written (see update)
+            return out
+        return self._undoable(f"{action} {len(doc_ids)} paper(s)", doc_ids, operation)
 
     # ------------------------------------------------------------------ tag management
     def _papers_with_tag(self, tag: str) -> list[int]:
@@ -648,6 +769,8 @@ class Library:
 
         def operation(touched):
             for doc_id in ids:
+                if doc_id not in self._docs:
+                    continue  # merged away or purged since the ids were gathered
                 doc = _copy(self._docs[doc_id])
                 tags_now = []
                 for t in doc.get("tags", []):
@@ -678,6 +801,8 @@ class Library:
 
         def operation(touched):
             for doc_id in ids:
+                if doc_id not in self._docs:
+                    continue  # merged away or purged since the ids were gathered
                 doc = _copy(self._docs[doc_id])
                 doc["tags"] = tagmod.without(doc.get("tags", []), [tag])
                 self._touch(doc)
@@ -724,7 +849,8 @@ class Library:
             return pairs
 
     def dismiss_duplicate(self, a: int, b: int) -> None:
-        self._stored(a), self._stored(b)
+        with self._lock:
+            self._stored(a), self._stored(b)
         if a == b:
             raise records.ValidationError("b", "must be a different paper from a")
         a, b = min(a, b), max(a, b)
@@ -741,17 +867,19 @@ class Library:
         """Merge ``other`` into ``keep``; ``fields`` picks values from ``other``."""
         if keep == other:
             raise records.ValidationError("other", "must be a different paper from keep")
-        self._stored(keep), self._stored(other)
+        with self._lock:
+            self._stored(keep), self._stored(other)
         fields = fields or {}
         for name, side in fields.items():
             if name not in records.METADATA_FIELDS:
                 raise records.ValidationError(f"fields.{name}", "is not a field that can be chosen")
             if side not in ("keep", "other"):
                 raise records.ValidationError(f"fields.{name}", 'must be "keep" or "other"')
-        keep_arxiv, other_arxiv = self._docs[keep].get("arxiv_id"), self._docs[other].get("arxiv_id")
 
         def operation(touched):
-            a, b = _copy(self._docs[keep]), _copy(self._docs[other])
+            # Checked again here: another request may have merged or purged one meanwhile.
+            a, b = _copy(self._stored(keep)), _copy(self._stored(other))
+            keep_arxiv, other_arxiv = a.get("arxiv_id"), b.get("arxiv_id")
             for name, side in fields.items():
                 if side == "other":
                     if b.get(name) is None:
@@ -771,6 +899,9 @@ class Library:
             a["added_at"] = min(filter(None, (a.get("added_at"), b.get("added_at"))), default=now())
             sightings = a.get("sightings", []) + b.get("sightings", [])
             sightings.sort(key=lambda s: s.get("seen_at") or "")
+            # One sighting per page and day, as when saving: the later one stays.
+            latest = {(s.get("url"), (s.get("seen_at") or "")[:10]): s for s in sightings}
+            sightings = sorted(latest.values(), key=lambda s: s.get("seen_at") or "")
             a["sightings"] = sightings[-MAX_SIGHTINGS:]
             aliases = [*a.get("key_aliases", []), b.get("citation_key"), *b.get("key_aliases", [])]
             a["key_aliases"] = [k for k in dict.fromkeys(filter(None, aliases))
@@ -780,35 +911,45 @@ class Library:
             self._touch(a)
             self._drop(other, touched)
             self._put(keep, a, touched)
-            self._drop_flags_of({other})
+            # Flags of the other paper go away with it; undo must bring them back. Kept in
+            # the undo record by the same transaction: a merge is never half recorded.
+            lost_flags = self._drop_flags_of({other})
+            if lost_flags:
+                undo_extra["flags"] = lost_flags
             remove = [r.doc_id for r in self.flags if {r["a"], r["b"]} == {keep, other}]
             if remove:
                 self.flags.remove(doc_ids=remove)
+            return self.public(keep, a)  # as written (see update)
 
-        # Flags of the other paper go away with it; undo must bring them back.
-        with self._lock:
-            lost_flags = [dict(r) for r in self.flags if other in (r["a"], r["b"])]
-        _, undo_id = self._undoable(f"merge paper {other} into {keep}", [keep, other], operation)
-        if lost_flags:
-            self.undo_log.update({"flags": lost_flags}, doc_ids=[int(undo_id)])
-        return self.get(keep), undo_id
+        undo_extra: dict = {}
+        return self._undoable(f"merge paper {other} into {keep}", [keep, other], operation,
+                              undo_extra)
 
     # ------------------------------------------------------------------ BibTeX
     def export_bibtex(self, *, tag: str | None = None, ids: list[int] | None = None,
                       abstract: bool = True) -> tuple[str, dict]:
         """The .bib text of the library (or a tag, or some papers) and a report."""
+        self._wait_for_lists()
         with self._lock:
             if ids:
                 for doc_id in ids:
                     if self._stored(doc_id).get("deleted_at"):
                         raise NotFound(f"paper {doc_id} is in the trash")
-            papers = self.all_papers(tag=tag, ids=ids)
-            text, report = bibtex_export.export(papers, abstract=abstract, taken=citekeys.LoweredKeys(self._by_key))
+            # Read-only views of the documents: an export copies nothing it does not change.
+            chosen, _ = self._columns.select(tag=tag, ids=ids or None, sort="added",
+                                             order="asc", limit=len(self._docs) + 1)
+            papers = [self._view(i) for i in chosen]
+            text, report = bibtex_export.export(papers, abstract=abstract,
+                                                taken=citekeys.LoweredKeys(self._by_key),
+                                                renderer=self._renderings)
+            self._renderings.finish(live_ids=self._docs)
             assigned = {int(k): v for k, v in (report.get("assigned_keys") or {}).items()}
         if assigned:
             # Papers without a key get one now, once: the next export must cite the same.
             def operation(touched):
                 for doc_id, key in assigned.items():
+                    if doc_id not in self._docs:
+                        continue  # merged away or purged since the ids were gathered
                     doc = _copy(self._docs[doc_id])
                     if not doc.get("citation_key"):
                         doc["citation_key"] = key
@@ -818,6 +959,7 @@ class Library:
 
     def import_bibtex(self, text: str) -> dict:
         """Import a .bib text: dedupe like capture, keep the file's keys, report problems."""
+        from . import bibtex_import  # bibtexparser is only needed when a file is imported
         parsed = bibtex_import.parse(text)
         errors = list(parsed.errors)
         entries = []
@@ -918,6 +1060,8 @@ class Library:
                 return False
 
         def operation(touched):
+            if doc_id not in self._docs:
+                return False  # merged away meanwhile
             doc = _copy(self._docs[doc_id])
             changed = False
             edited = set(doc.get("edited_fields", []))

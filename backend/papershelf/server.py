@@ -13,11 +13,11 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from waitress.server import create_server
 
 from . import APP_NAME
@@ -75,6 +75,7 @@ def find_running(data_dir: Path, timeout: float = 2.0) -> dict | None:
     info = read_server_file(data_dir)
     if not info:
         return None
+    import requests  # only clients of a running server need it; serving starts without
     try:
         answer = requests.get(info["url"] + "/api/ping", timeout=timeout)
         if answer.ok and answer.json().get("app") == APP_NAME:
@@ -84,14 +85,35 @@ def find_running(data_dir: Path, timeout: float = 2.0) -> dict | None:
     return None
 
 
-def open_library(data_dir: Path) -> Library:
+def _storage_options() -> dict:
+    """``PAPERSHELF_SNAPSHOT_EVERY``: changes between snapshots (default 5000); small values
+    let crash tests cover snapshot writes and journal trimming on a small library."""
+    raw = os.environ.get("PAPERSHELF_SNAPSHOT_EVERY", "")
+    return {"snapshot_every": int(raw)} if raw.isdigit() and int(raw) > 0 else {}
+
+
+def _check_secrets(data_dir: Path) -> None:
+    from .security import SECRETS_FILE, Secrets
     try:
-        return Library(library_dir(data_dir))
+        Secrets(data_dir)
+    except (OSError, ValueError) as exc:
+        raise StartupError(
+            f"the secrets file {data_dir / SECRETS_FILE} cannot be read ({exc}). Move it away "
+            "and start again: a new token is made and clients pair again; the papers are not "
+            "in that file.") from None
+
+
+def open_library(data_dir: Path, *, background_indexing: bool = False) -> Library:
+    try:
+        return Library(library_dir(data_dir), background_indexing=background_indexing,
+                       **_storage_options())
     except StorageDamaged as exc:
-        raise StartupError(str(exc)) from None
-    except PermissionError as exc:
-        raise StartupError(f"cannot write to the library folder: {exc}. "
-                           "Check its permissions or choose another --data-dir.") from None
+        raise StartupError(f"{exc} To put a backup in its place: papershelf restore BACKUP_FILE "
+                           f"--data-dir {data_dir}") from None
+    except OSError as exc:  # not only permissions: a read-only file system, a full disk
+        raise StartupError(f"cannot write to the library folder {library_dir(data_dir)}: "
+                           f"{exc.strerror or exc}. Check its permissions or choose another "
+                           "--data-dir.") from None
 
 
 @dataclass
@@ -167,8 +189,12 @@ def _start_helpers(app, library: Library, data_dir: Path) -> list:
     enricher = Enricher(library.set_enrichment, cache_path=data_dir / "enrich-cache.json")
     library.on_save(lambda papers: enricher.enqueue_many(
         p["arxiv_id"] for p in papers if needs_enrichment(p)))
-    enricher.enqueue_many(p["arxiv_id"] for p in library.all_papers() if needs_enrichment(p))
     enricher.start()
+    # Papers saved while enrichment could not finish (the server stopped) are queued
+    # again; a thread, so that a large library's first answer does not wait for the scan.
+    threading.Thread(target=lambda: enricher.enqueue_many(
+        p["arxiv_id"] for p in library.live_views() if needs_enrichment(p)),
+        name="papershelf-enrich-scan", daemon=True).start()
     exporter = AutoExporter(library)
     exporter.start()
     app.extensions[APP_NAME].extras.update(enricher=enricher, autoexporter=exporter)
@@ -181,14 +207,17 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StartupError(f"cannot create the data folder {data_dir}: {exc.strerror}") from None
+        raise StartupError(f"cannot create the data folder {data_dir}: {exc.strerror}. Create it "
+                           "yourself, or choose another folder with --data-dir.") from None
     if not os.access(data_dir, os.W_OK):
         raise StartupError(f"the data folder {data_dir} is not writable. "
                            "Check its permissions or choose another --data-dir.")
     lock = DataDirLock(data_dir)
     lock.acquire()
     try:
-        library = open_library(data_dir)
+        _check_secrets(data_dir)
+        # The server answers look-ups while the search and duplicate indexes are built.
+        library = open_library(data_dir, background_indexing=True)
         try:
             app = create_app(library, data_dir, port)
             wsgi = _bind(app, host, port)
@@ -208,12 +237,17 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
     backend.helpers = _start_helpers(app, library, data_dir)
     write_atomically(data_dir / SERVER_FILE, json.dumps(
         {"pid": os.getpid(), "port": actual_port, "url": url}).encode())
+    # Only now: the indexing thread would otherwise share the CPU with the start-up.
+    library.start_indexing()
     return backend
 
 
 def serve(data_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
           announce=print) -> None:
     """Run the server in the foreground until SIGINT/SIGTERM."""
+    # Request threads mostly wait on sockets; background work (indexing, snapshots) is
+    # CPU-bound. A shorter GIL switch interval keeps answers quick while that work runs.
+    sys.setswitchinterval(0.001)
     backend = open_backend(data_dir, port, host)
     for warning in backend.library.warnings:
         announce(f"WARNING: {warning}")

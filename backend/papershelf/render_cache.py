@@ -1,0 +1,168 @@
+"""Each paper's BibTeX rendering, kept on disk and reused until the paper changes.
+
+Turning a paper into BibTeX (LaTeX escaping of title, names and abstract) costs far more
+than the rest of an export, and gives the same text until the paper changes. This cache
+keeps one rendering per paper, under a hash of everything the rendering reads (the whole
+paper and the export options), in an append-only file beside the library:
+
+    record = header (paper id, hash, payload length, crc32)
+             + payload (entry type, raw characters, math fallbacks, field lines; UTF-8)
+
+Only the file offsets are held in memory. The file is derived data: a torn or damaged
+record (a crash while appending) ends the readable part, and everything after it is
+simply rendered again. When more than half the file is superseded renderings, it is
+rewritten with the live ones (temp file and rename).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Iterable
+
+import orjson
+
+from .bibtex_export import Rendering, render
+
+_HEADER = struct.Struct("<QQII")   # paper id, hash, payload length, crc32 of the payload
+FORMAT = b"papershelf-bibtex-renderings 2\n"
+_SEPARATOR = "\x00"  # never in a rendering: export text is cleaned of control characters
+
+
+def _hash(paper: dict, abstract: bool, keywords: bool) -> int:
+    try:
+        data = orjson.dumps(paper)
+    except TypeError:  # not plain JSON: never cached under a hash that could collide
+        return 0
+    data += b"A" if abstract else b"-"
+    data += b"K" if keywords else b"-"
+    # Two independent 32-bit checksums: fast, and a stale rendering would need both to
+    # collide for the same paper.
+    return (zlib.crc32(data) << 32 | zlib.adler32(data)) or 1
+
+
+class RenderCache:
+    """``cache(paper, abstract=..., keywords=...)`` is :func:`bibtex_export.render`, cached.
+
+    Not thread-safe: the library calls it under its lock."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._index: dict[int, tuple[int, int, int]] | None = None   # id -> hash, offset, length
+        self._end = 0
+        self._reader = None
+        self._writer = None
+        self.hits = self.misses = 0
+
+    # ------------------------------------------------------------------ file
+    def _open(self) -> None:
+        if self._index is not None:
+            return
+        self._index = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        if not data.startswith(FORMAT):
+            data = FORMAT
+            self.path.write_bytes(FORMAT)
+        offset = len(FORMAT)
+        while offset + _HEADER.size <= len(data):
+            paper_id, digest, length, crc = _HEADER.unpack_from(data, offset)
+            start = offset + _HEADER.size
+            payload = data[start:start + length]
+            if len(payload) != length or zlib.crc32(payload) != crc:
+                break  # torn or damaged from here on: rendered again when needed
+            self._index[paper_id] = (digest, start, length)
+            offset = start + length
+        if offset != len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(offset)
+        self._end = offset
+        self._reader = open(self.path, "rb")
+        self._writer = open(self.path, "ab")
+
+    def close(self) -> None:
+        for handle in (self._reader, self._writer):
+            if handle is not None:
+                handle.close()
+        self._reader = self._writer = None
+        self._index = None
+
+    def _read(self, offset: int, length: int) -> Rendering | None:
+        self._writer.flush()
+        payload = os.pread(self._reader.fileno(), length, offset)
+        try:
+            entry_type, glyphs, math, lines = payload.decode("utf-8").split(_SEPARATOR, 3)
+        except ValueError:
+            return None
+        return Rendering(entry_type, lines, frozenset(glyphs),
+                         frozenset(math.split(" ")) if math else frozenset())
+
+    def _append(self, paper_id: int, digest: int, rendering: Rendering) -> None:
+        if any(_SEPARATOR in part for part in (rendering.lines, *rendering.glyphs)) or \
+                any(" " in name or _SEPARATOR in name for name in rendering.math):
+            return  # cannot be stored in this layout; rendered again next time
+        payload = _SEPARATOR.join((
+            rendering.entry_type, "".join(sorted(rendering.glyphs)),
+            " ".join(sorted(rendering.math)), rendering.lines)).encode("utf-8")
+        self._writer.write(_HEADER.pack(paper_id, digest, len(payload), zlib.crc32(payload)))
+        self._writer.write(payload)
+        self._index[paper_id] = (digest, self._end + _HEADER.size, len(payload))
+        self._end += _HEADER.size + len(payload)
+
+    # ------------------------------------------------------------------ use
+    def __call__(self, paper: dict, *, abstract: bool = True, keywords: bool = True) -> Rendering:
+        paper_id = paper.get("id")
+        digest = _hash(paper, abstract, keywords)
+        if not isinstance(paper_id, int) or paper_id < 0 or not digest:
+            return render(paper, abstract=abstract, keywords=keywords)
+        try:
+            self._open()
+            known = self._index.get(paper_id)
+            if known is not None and known[0] == digest:
+                rendering = self._read(known[1], known[2])
+                if rendering is not None:
+                    self.hits += 1
+                    return rendering
+            self.misses += 1
+            rendering = render(paper, abstract=abstract, keywords=keywords)
+            self._append(paper_id, digest, rendering)
+            return rendering
+        except OSError:
+            # The cache is only a speed-up: a full disk or a lost file never fails an export.
+            self.close()
+            return render(paper, abstract=abstract, keywords=keywords)
+
+    def finish(self, live_ids: Iterable[int] | None = None) -> None:
+        """After an export: write out the buffer, drop renderings of papers no longer in
+        the library, and compact the file when most of it is superseded."""
+        if self._index is None:
+            return
+        try:
+            if live_ids is not None:
+                live = set(live_ids)
+                for paper_id in [i for i in self._index if i not in live]:
+                    del self._index[paper_id]
+            self._writer.flush()
+            used = sum(_HEADER.size + length for _, _, length in self._index.values())
+            if self._end > 2 * used + (1 << 20):
+                self._compact()
+        except OSError:
+            self.close()
+
+    def _compact(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as out:
+            out.write(FORMAT)
+            for paper_id, (digest, start, length) in sorted(self._index.items(),
+                                                            key=lambda item: item[1][1]):
+                payload = os.pread(self._reader.fileno(), length, start)
+                out.write(_HEADER.pack(paper_id, digest, length, zlib.crc32(payload)))
+                out.write(payload)
+        os.replace(tmp, self.path)
+        self.close()
+        self._open()
