@@ -26,11 +26,14 @@ def free_port() -> int:
 class ServerProcess:
     """`papershelf serve` on a free loopback port and a given data dir."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, extra_env: dict | None = None):
+    def __init__(self, data_dir: Path, port: int | None = None, extra_env: dict | None = None,
+                 popen_options: dict | None = None):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = extra_env or {}
+        # e.g. {"preexec_fn": ...} to set resource limits on the server process
+        self.popen_options = popen_options or {}
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
 
@@ -41,8 +44,9 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "papershelf", "serve", "--port", str(self.port),
              "--data-dir", str(self.data_dir)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, **self.popen_options,
         )
+        self._log.close()  # the server has its own copy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -71,6 +75,10 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
 
     def log(self) -> str:
         try:

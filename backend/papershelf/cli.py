@@ -1,4 +1,5 @@
-"""The ``papershelf`` command line: serve, token, desktop, export, import.
+"""The ``papershelf`` command line: serve, token, desktop, export, import, backup, check,
+restore.
 
 Commands that read or change the library go through the running server when one is up on
 that data dir (one writer per library), and open the files directly otherwise.
@@ -224,6 +225,155 @@ def auto_export_remove(data_dir, export_id):
     """Stop updating a bound file (the file stays)."""
     _running_access(data_dir).call("DELETE", f"/api/auto-exports/{export_id}")
     click.echo(f"removed auto-export {export_id}")
+
+
+# ----------------------------------------------------------------------------- safety
+def _held_lock(folder: Path, reading: bool = False):
+    """The library's lock, for a command that works on the files while no server runs.
+    ``reading``: a folder no one can write to (a read-only disk) needs no lock."""
+    import errno
+
+    from .server import AlreadyRunning, DataDirLock
+    lock = DataDirLock(folder)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        if reading and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return lock  # not held; release() does nothing
+        raise click.ClickException(f"cannot use the library folder {folder}: {exc}") from None
+    return lock
+
+
+def _fetch_backup(folder: Path, server: dict) -> bytes:
+    """A consistent copy of the library from the server that has it open."""
+    import requests
+    token = security.Secrets(folder).token
+    try:
+        answer = requests.get(server["url"] + "/api/backup", timeout=600,
+                              headers={"Authorization": f"Bearer {token}"})
+    except requests.RequestException as exc:
+        raise click.ClickException(f"the server at {server['url']} did not send the backup: {exc}") from None
+    if not answer.ok:
+        try:
+            message = answer.json().get("error")
+        except ValueError:
+            message = None
+        raise click.ClickException(message or f"the server answered {answer.status_code}")
+    return answer.content
+
+
+@cli.command()
+@data_dir_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The backup file to write (default: papershelf-backup-<time>.json here).")
+def backup(data_dir, output):
+    """Write a consistent copy of the library to one file (the server may be running)."""
+    from . import maintenance
+    from .server import find_running
+    folder = _data_dir(data_dir)
+    output = output or Path(maintenance.default_backup_name())
+    server = find_running(folder)
+    warnings: list[str] = []
+    try:
+        if server:
+            payload = _fetch_backup(folder, server)
+        else:
+            lock = _held_lock(folder, reading=True)
+            try:
+                payload, warnings = maintenance.backup_from_files(folder)
+            finally:
+                lock.release()
+        tables = maintenance.parse_backup(payload)
+        maintenance.write_backup(output, payload)
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    for warning in warnings:
+        click.echo(f"WARNING: {warning}", err=True)
+    papers = tables.get("papers", {})
+    click.echo(f"backup of {len(papers)} papers written to {output}")
+
+
+@cli.command()
+@data_dir_option
+@click.option("--repair", is_flag=True,
+              help="Fix what can be fixed (the library is copied aside first). "
+                   "The server must be stopped.")
+def check(data_dir, repair):
+    """Verify the library: files, checksums, records, ids, keys, tags. Exit code 1 if
+    problems remain."""
+    from . import maintenance
+    from .server import find_running
+    folder = _data_dir(data_dir)
+    server = find_running(folder)
+    if server and repair:
+        raise click.ClickException(
+            f"the server at {server['url']} (pid {server['pid']}) has the library open; stop it "
+            "first, then run `papershelf check --repair`")
+    if server:
+        try:
+            tables = maintenance.parse_backup(_fetch_backup(folder, server))
+        except maintenance.MaintenanceError as exc:
+            raise click.ClickException(str(exc)) from None
+        report = maintenance.check_library(folder, tables=tables, server_running=True)
+    elif repair:
+        lock = _held_lock(folder)
+        try:
+            report = maintenance.repair_library(folder)
+        finally:
+            lock.release()
+    else:
+        report = maintenance.check_library(folder)
+    for line in report.repaired:
+        click.echo(f"repaired: {line}")
+    if report.kept_in:
+        click.echo(f"the library as it was before the repair is kept in {report.kept_in}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    counts = f"{report.papers} paper{'' if report.papers == 1 else 's'}, {report.trash} in the trash"
+    if report.ok:
+        click.echo(f"library OK: {counts}")
+        return
+    hint = "" if repair else (" Run `papershelf check --repair` (with the server stopped) to fix "
+                              "what can be fixed.")
+    click.echo(f"{len(report.problems)} problem(s) in the library ({counts}).{hint}", err=True)
+    sys.exit(1)
+
+
+@cli.command()
+@data_dir_option
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(data_dir, backup_file):
+    """Replace the library with a backup (the server must be stopped). The current
+    library is moved aside, not deleted."""
+    from . import maintenance
+    from .server import find_running
+    folder = _data_dir(data_dir)
+    server = find_running(folder)
+    if server:
+        raise click.ClickException(
+            f"the server at {server['url']} (pid {server['pid']}) has the library open; stop it "
+            "first, then restore")
+    payload = backup_file.read_bytes()
+    lock = _held_lock(folder)
+    try:
+        report = maintenance.restore_library(folder, payload, str(backup_file))
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        lock.release()
+    if report.kept_in:
+        click.echo(f"the library as it was is kept in {report.kept_in}")
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    click.echo(f"restored {report.papers} papers and {report.trash} in the trash from {backup_file}")
+    if report.problems:
+        click.echo("Run `papershelf check --repair` to fix the problems above.", err=True)
 
 
 def main():
