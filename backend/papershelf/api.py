@@ -5,7 +5,9 @@ The contract is written down in ``openapi.yaml`` beside this file; change both t
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -26,8 +28,13 @@ def _library():
     return _state().library
 
 
+# A \uD800-\uDFFF escape: the body may hold a lone surrogate (checked then, not always).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _body() -> Any:
-    if not request.get_data(cache=True):
+    data = request.get_data(cache=True)
+    if not data:
         raise ValidationError(None, "the request has no body")
     try:
         body = request.get_json(silent=True, cache=True)
@@ -35,6 +42,8 @@ def _body() -> Any:
         raise ValidationError(None, "the body is nested too deeply") from None
     if body is None:
         raise ValidationError(None, "the body is not valid JSON")
+    if _SURROGATE_ESCAPE.search(data):
+        records.check_unicode(body)
     return body
 
 
@@ -117,8 +126,18 @@ def ping():
 def status():
     state = _state()
     return {**state.library.count(), "data_dir": str(state.data_dir),
-            "warnings": state.library.warnings, "version": __version__,
+            "warnings": state.library.warnings, "indexes_ready": state.library.indexes_ready,
+            "version": __version__,
             "api_version": API_VERSION}
+
+
+@api.get("/backup")
+def backup():
+    """A consistent copy of the whole library, one TinyDB JSON file, streamed."""
+    from .maintenance import backup_chunks, default_backup_name
+    response = Response(backup_chunks(_library().db.storage), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{default_backup_name()}"'
+    return response
 
 
 # ----------------------------------------------------------------------------- papers
@@ -267,6 +286,8 @@ def pair_request():
     client = body["client"]
     if not isinstance(client, str) or not client.strip() or len(client) > 100:
         raise ValidationError("client", "must be a name of 1 to 100 characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in client):
+        raise ValidationError("client", "contains control characters")
     try:
         answer = _state().pairing.request(" ".join(client.split()))
     except OverflowError as exc:
@@ -330,7 +351,11 @@ def export_file():
     if args["tag"]:
         name += "-" + "".join(ch if ch.isalnum() else "-" for ch in args["tag"]).strip("-")
     response = Response(text, mimetype="application/x-bibtex")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name or "papershelf"}.bib"'
+    # Header values are Latin-1: an ASCII name, and the real one (a tag in any script) as
+    # RFC 6266 filename*.
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "papershelf"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{ascii_name}.bib"; filename*=UTF-8\'\'{quote(name + ".bib")}')
     response.headers["X-Papershelf-Entries"] = str(report.get("entries", 0))
     response.headers["X-Papershelf-Incomplete"] = str(len(report.get("incomplete", [])))
     return response

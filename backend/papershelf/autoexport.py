@@ -25,15 +25,27 @@ def check_path(path: str) -> str:
     """An absolute .bib path in an existing folder (auto-export writes nothing else)."""
     if not isinstance(path, str) or not path.strip():
         raise ValidationError("path", "must be the path of a .bib file")
-    target = Path(path).expanduser()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        raise ValidationError("path", "contains control characters")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no file can have that name
+        raise ValidationError("path", "contains characters that are not valid Unicode text") from None
+    try:
+        target = Path(path).expanduser()
+    except RuntimeError:  # "~someone/refs.bib" for a user this machine does not know
+        raise ValidationError("path", "names the home folder of an unknown user") from None
     if not target.is_absolute():
         raise ValidationError("path", "must be an absolute path")
     if target.suffix.lower() != ".bib":
         raise ValidationError("path", "must end in .bib (auto-export writes only BibTeX files)")
-    if not target.parent.is_dir():
-        raise ValidationError("path", f"the folder {target.parent} does not exist")
-    if target.exists() and not target.is_file():
-        raise ValidationError("path", "is not a regular file")
+    try:
+        if not target.parent.is_dir():
+            raise ValidationError("path", f"the folder {target.parent} does not exist")
+        if target.exists() and not target.is_file():
+            raise ValidationError("path", "is not a regular file")
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ValidationError("path", f"cannot be used: {exc.strerror or exc}") from None
     return str(target)
 
 

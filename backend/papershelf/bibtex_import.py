@@ -237,8 +237,9 @@ def _evaluate(raw: str, strings: dict[str, str], problems: list[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- arXiv
-_NEW_ID = r"\d{4}\.\d{4,5}"
-_OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
+# ASCII digits, as records.arxiv_id wants them ("\d" also takes other scripts' digits).
+_NEW_ID = r"[0-9]{4}\.[0-9]{4,5}"
+_OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/[0-9]{7}"
 _ID_RE = re.compile(rf"^(?:arxiv:)?\s*({_NEW_ID}|{_OLD_ID})(?:v\d+)?$", re.I)
 _URL_ID_RE = re.compile(rf"arxiv\.org/(?:abs|pdf|html)/({_NEW_ID}|{_OLD_ID})(?:v\d+)?", re.I)
 _DOI_ID_RE = re.compile(rf"10\.48550/arxiv\.({_NEW_ID}|{_OLD_ID})", re.I)

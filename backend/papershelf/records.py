@@ -14,8 +14,9 @@ from typing import Any, Callable
 
 from . import tags as tagmod
 
-ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
-ARXIV_OLD = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
+# ASCII digits only: "\d" would also take other scripts' digits ("٢٤٠١.٠١٢٣٤").
+ARXIV_NEW = re.compile(r"^([0-9]{4}\.[0-9]{4,5})(v[0-9]+)?$")
+ARXIV_OLD = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/[0-9]{7})(v[0-9]+)?$")
 VIEWS = ("daily", "weekly", "monthly", "trending", "search", "paper", "import", "other")
 
 MAX_TITLE = 1000
@@ -63,9 +64,22 @@ def _text(value: Any, field: str, limit: int, *, multiline: bool = False,
         value = " ".join(value.split())
     if len(value) > limit:
         raise ValidationError(field, f"is too long ({len(value)} characters; at most {limit})")
-    if required and not value:
-        raise ValidationError(field, "must not be empty")
+    if required and not has_visible(value):
+        raise ValidationError(field, "must not be empty" if not value else
+                              "must not be empty (it has no visible characters)")
     return value
+
+
+# Characters that show nothing (and that BibTeX export drops): control, format (zero-width
+# space, bidi marks), surrogate, private-use and unassigned code points.
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn"))
+
+
+def has_visible(text: str) -> bool:
+    """Whether ``text`` holds something besides white space and invisible characters."""
+    if text.isascii():
+        return any(" " < ch < "\x7f" for ch in text)
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE for ch in text)
 
 
 def _encodable(value: str) -> bool:
@@ -74,6 +88,29 @@ def _encodable(value: str) -> bool:
     except UnicodeEncodeError:  # lone surrogates such as "\ud800"
         return False
     return True
+
+
+def check_unicode(value: Any, field: str | None = None) -> None:
+    """Refuse a decoded JSON body holding a string, or an object key, that is not valid
+    Unicode text (a lone surrogate such as ``"\\ud800"``): it could not be stored, nor even
+    named in an error answer."""
+    stack = [(value, field)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                raise ValidationError(where, ("" if where else "the body ")
+                                      + "contains characters that are not valid Unicode text")
+        elif isinstance(item, dict):
+            for key in item:
+                if not _encodable(key):
+                    raise ValidationError(where, ("" if where else "the body ")
+                                          + "has a field name that is not valid Unicode text")
+            stack.extend((sub, f"{where}.{key}" if where else key)
+                         for key, sub in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((sub, f"{where}[{i}]" if where else f"[{i}]")
+                         for i, sub in reversed(list(enumerate(item))))
 
 
 def _count(value: Any, field: str) -> int | None:
@@ -179,8 +216,10 @@ def _source(value: Any, field: str) -> dict | None:
     unknown = set(value) - {"url", "view"}
     if unknown:
         raise ValidationError(f"{field}.{sorted(unknown)[0]}", "is not a known field")
-    view = value.get("view") or "other"
-    if view not in VIEWS:
+    view = value.get("view")
+    if view is None or view == "":
+        view = "other"
+    if not isinstance(view, str) or view not in VIEWS:
         raise ValidationError(f"{field}.view", f"must be one of {', '.join(VIEWS)}")
     return {"url": _url(value.get("url"), f"{field}.url"), "view": view}
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 MAX_TAG_LENGTH = 100
 MAX_TAGS_PER_PAPER = 200
-_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f,]")
+# C0 and C1 control characters (invisible, and dropped by BibTeX export), and commas.
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f,]")
 
 
 def clean(tag: object) -> str:
@@ -28,14 +29,23 @@ def clean(tag: object) -> str:
     if _FORBIDDEN.search(tag):
         raise ValueError("a tag may not contain commas or control characters")
     levels = [" ".join(level.split()) for level in tag.split("/")]
-    if any(not level for level in levels):
-        if not any(levels):
+    if not all(map(_has_visible, levels)):
+        if not any(map(_has_visible, levels)):
             raise ValueError("a tag must not be empty")
         raise ValueError(f"a tag level must not be empty ({tag.strip()!r})")
     tag = "/".join(levels)
     if len(tag) > MAX_TAG_LENGTH:
         raise ValueError(f"a tag is at most {MAX_TAG_LENGTH} characters")
     return tag
+
+
+def _has_visible(level: str) -> bool:
+    """A level needs something besides white space and invisible (format, private-use,
+    unassigned) characters, which BibTeX export drops."""
+    if level.isascii():
+        return bool(level.strip())
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Co", "Cn")
+               for ch in level)
 
 
 def identity(tag: str) -> str:

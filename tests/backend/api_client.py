@@ -130,16 +130,17 @@ def unique_card(**fields) -> dict:
 
 
 # ----------------------------------------------------------------------------- servers
-def start_server(directory: Path) -> ServerProcess:
+def start_server(directory: Path, extra_env: dict | None = None) -> ServerProcess:
     """Start a server and make sure the one answering on its port is really it.
 
     ``free_port()`` can hand out a port that another process (a parallel test run) takes
     before our server binds it; then the ping that `start()` waits for is answered by the
     other server. Our token and data dir tell the two apart; on a mix-up, try a new port.
+    ``extra_env`` is added to the server's environment (kept for restarts).
     """
     problem = ""
     for attempt in range(4):
-        server = ServerProcess(directory / f"data{attempt or ''}")
+        server = ServerProcess(directory / f"data{attempt or ''}", extra_env=extra_env)
         try:
             server.start()
         except RuntimeError as exc:  # e.g. the port was taken meanwhile
