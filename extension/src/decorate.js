@@ -20,6 +20,9 @@
   const WIDGET = S.ownClass;
   const SCAN_DELAY_MS = 120;
   const SAVE_ALL_CHUNK = 10;
+  const OWN_LINE = "papershelf-own-line";
+  const MEASURING = "papershelf-measuring";
+  const IDLE_LABEL = "Save to Papershelf";
 
   const papers = new Map(); // arXiv id → {state, queued, paperId, tags, error}
   let lastResult = null;
@@ -28,6 +31,7 @@
   let observer = null;
   let dead = false;
   const reportedErrors = new Set();
+  let timings = 0;
 
   // ------------------------------------------------------------------ messaging
   function send(message) {
@@ -45,6 +49,9 @@
   }
 
   // ------------------------------------------------------------------ widgets
+  const parts = new WeakMap(); // widget → its parts; only widgets made here are reused
+  let template = null;
+
   function svgIcon() {
     const ns = "http://www.w3.org/2000/svg";
     const svg = doc.createElementNS(ns, "svg");
@@ -67,13 +74,15 @@
     return node;
   }
 
-  function createWidget(id) {
+  /** One widget as render() shows an idle card, built once and cloned per card. */
+  function widgetTemplate() {
+    if (template) return template;
     const wrap = el("span", WIDGET);
-    wrap.setAttribute("data-papershelf-for", id);
     const btn = el("button", "papershelf-btn");
     btn.type = "button";
-    btn.setAttribute(S.ownAttr, id);
     btn.setAttribute("data-papershelf-state", "idle");
+    btn.setAttribute("aria-label", IDLE_LABEL);
+    btn.setAttribute("title", IDLE_LABEL);
     btn.appendChild(svgIcon());
     btn.appendChild(el("span", "papershelf-label", "Save"));
     const tags = el("span", "papershelf-tags");
@@ -91,25 +100,50 @@
     live.setAttribute("role", "status");
     live.setAttribute("aria-live", "polite");
     wrap.append(btn, tags, tagBtn, input, live);
+    template = wrap;
+    return template;
+  }
 
+  function createWidget(id) {
+    const wrap = widgetTemplate().cloneNode(true);
+    wrap.setAttribute("data-papershelf-for", id);
+    const [btn, tags, tagBtn, input, live] = wrap.children;
+    btn.setAttribute(S.ownAttr, id);
+    parts.set(wrap, { btn, label: btn.lastChild, tags, tagBtn, input, live });
     // Never let our clicks reach the page's own handlers (card links, Svelte actions).
-    for (const node of [wrap]) {
-      node.addEventListener("click", (e) => e.stopPropagation());
-      node.addEventListener("mousedown", (e) => e.stopPropagation());
-    }
-    btn.addEventListener("click", (e) => {
+    wrap.addEventListener("click", onWidgetClick);
+    wrap.addEventListener("mousedown", stopEvent);
+    wrap.addEventListener("keydown", onWidgetKey);
+    wrap.addEventListener("focusout", onWidgetFocusOut);
+    return wrap;
+  }
+
+  function stopEvent(e) {
+    e.stopPropagation();
+  }
+
+  function onWidgetClick(e) {
+    e.stopPropagation();
+    const wrap = e.currentTarget;
+    const { btn, tagBtn } = parts.get(wrap);
+    if (btn.contains(e.target)) {
       e.preventDefault();
-      onButton(id);
-    });
-    tagBtn.addEventListener("click", (e) => {
+      onButton(wrap.getAttribute("data-papershelf-for"));
+    } else if (tagBtn.contains(e.target)) {
       e.preventDefault();
       openTagInput(wrap);
-    });
-    input.addEventListener("keydown", (e) => onTagKey(e, id, wrap));
-    input.addEventListener("blur", () => {
-      if (!input.value.trim()) closeTagInput(wrap, false);
-    });
-    return wrap;
+    }
+  }
+
+  function onWidgetKey(e) {
+    const wrap = e.currentTarget;
+    if (e.target === parts.get(wrap).input) onTagKey(e, wrap.getAttribute("data-papershelf-for"), wrap);
+  }
+
+  function onWidgetFocusOut(e) {
+    const wrap = e.currentTarget;
+    const { input } = parts.get(wrap);
+    if (e.target === input && !input.value.trim()) closeTagInput(wrap, false);
   }
 
   function setIfChanged(node, attr, value) {
@@ -123,10 +157,9 @@
   function render(wrap) {
     const id = wrap.getAttribute("data-papershelf-for");
     const p = papers.get(id) || { state: "idle", tags: [] };
-    const btn = wrap.querySelector(".papershelf-btn");
-    const label = wrap.querySelector(".papershelf-label");
+    const { btn, label, tags: tagsEl, tagBtn } = parts.get(wrap);
     let text = "Save";
-    let aria = "Save to Papershelf";
+    let aria = IDLE_LABEL;
     if (p.state === "saving") {
       text = p.queued ? "Queued" : "Saving…";
       aria = p.queued ? `Waiting for Papershelf: ${p.message || "it will be saved when Papershelf is running"}` : "Saving to Papershelf";
@@ -147,29 +180,29 @@
     else setIfChanged(btn, "data-papershelf-error", null);
 
     // Next to the button: the paper's tags once saved, the reason when saving failed.
-    const tagsEl = wrap.querySelector(".papershelf-tags");
     let note = "";
     if (p.state === "saved" && p.tags && p.tags.length) note = p.tags.join(" · ");
     else if (p.state === "error") note = p.error || "";
     if (tagsEl.textContent !== note) tagsEl.textContent = note;
     setIfChanged(tagsEl, "data-kind", p.state === "error" ? "error" : null);
     setIfChanged(tagsEl, "title", note || null);
-    const tagBtn = wrap.querySelector(".papershelf-tag-btn");
     const showTag = p.state === "saved" && Boolean(p.paperId);
     if (tagBtn.hidden === showTag) tagBtn.hidden = !showTag;
-    if (wrap.isConnected) fit(wrap);
+    if (wrap.isConnected) requestFit(wrap);
+  }
+
+  let widgetsById = new Map(); // arXiv id → the widgets the last scan placed for it
+
+  function widgetsOf(id) {
+    return (widgetsById.get(id) || []).filter((wrap) => wrap.isConnected);
   }
 
   function renderId(id) {
-    for (const wrap of doc.querySelectorAll(`.${WIDGET}`)) {
-      if (wrap.getAttribute("data-papershelf-for") === id) render(wrap);
-    }
+    for (const wrap of widgetsOf(id)) render(wrap);
   }
 
   function announce(id, text) {
-    for (const wrap of doc.querySelectorAll(`.${WIDGET}`)) {
-      if (wrap.getAttribute("data-papershelf-for") === id) wrap.querySelector(".papershelf-sr").textContent = text;
-    }
+    for (const wrap of widgetsOf(id)) parts.get(wrap).live.textContent = text;
   }
 
   // ------------------------------------------------------------------ placement
@@ -188,7 +221,7 @@
 
   /** Where the widget goes: the card's metadata row (authors · date · comments). */
   function anchorFor(card) {
-    const { copy, link } = parse.cardCopy(card);
+    const { copy, link } = card.copy ? card : parse.cardCopy(card);
     const comments = copy.querySelector(S.commentsLink);
     if (comments) return { parent: rowOf(comments, copy), before: null };
     const authors = copy.querySelector(S.authorsList);
@@ -202,54 +235,13 @@
     return { parent: rowOf(h3, copy), before: h3.parentElement === rowOf(h3, copy) ? h3.nextSibling : null };
   }
 
-  const baselines = new WeakMap(); // widget → {card, row, sizes of the row's neighbours before we came}
+  // widget → {card, row, sizes}: where it was placed, and the widths of the elements around
+  // it without it ([element, width], measured once there; see fitAll).
+  const homes = new WeakMap();
 
-  /** Sizes of the elements around `row` (its children and its ancestors' children, up to the
-   *  card): the page's own text that the widget could squeeze. */
-  function snapshot(row, card) {
-    const out = [];
-    let level = row;
-    for (let depth = 0; level && depth < 4; depth += 1) {
-      for (const child of level.children) {
-        if (child.classList.contains(WIDGET)) continue;
-        out.push([child, child.getBoundingClientRect().width]);
-      }
-      if (level === card) break;
-      level = level.parentElement;
-    }
-    return out;
-  }
-
-  /** In the card's row unless that squeezes the page's own text or overflows the card:
-   *  then on a line of its own below the row. */
-  function fit(wrap) {
-    const base = baselines.get(wrap);
-    if (!base || wrap.classList.contains("papershelf-own-line")) return;
-    const row = wrap.parentElement;
-    if (!row || !row.parentElement) return;
-    const cardBox = base.card.getBoundingClientRect();
-    if (!cardBox.width) return; // not rendered (or no layout at all)
-    const box = wrap.getBoundingClientRect();
-    const overflows = box.right > cardBox.right + 1 || row.scrollWidth > row.clientWidth + 1;
-    // Squeezed: a neighbour got narrower (its text had to wrap or was cut) because of us.
-    const squeezed = base.sizes.some(([el, w]) => el.isConnected && el.getBoundingClientRect().width < w - 1);
-    if (!overflows && !squeezed) return;
-    // Below the whole line: climb out of nested flex rows (row inside row) up to the card.
-    let line = row;
-    while (line.parentElement && line.parentElement !== base.card && isFlexRow(line.parentElement)) {
-      line = line.parentElement;
-    }
-    if (!line.parentElement) return;
-    wrap.classList.add("papershelf-own-line");
-    line.parentElement.insertBefore(wrap, line.nextSibling);
-  }
-
-  function isFlexRow(node) {
-    const cs = getComputedStyle(node);
-    return /flex/.test(cs.display) && cs.flexDirection.startsWith("row");
-  }
-
-  function place(wrap, card) {
+  /** Where `wrap` (null: a new widget) has to go for `card`, or null where it is. Reads the
+   *  page only (nothing is changed), so a scan asks this for every card before it writes. */
+  function placement(wrap, card) {
     let anchor = null;
     try {
       anchor = anchorFor(card);
@@ -257,22 +249,145 @@
       anchor = null;
     }
     if (!anchor || !anchor.parent) anchor = { parent: card.element, before: null };
-    if (wrap.isConnected && wrap.parentElement === anchor.parent) return;
-    const ownLine = wrap.classList.contains("papershelf-own-line");
-    if (wrap.isConnected && ownLine && baselines.get(wrap) && baselines.get(wrap).row === anchor.parent) return;
-    // On twinned cards only move between copies when the target copy is the visible one.
-    if (wrap.isConnected && card.links.length > 1 && !parse.isRendered(anchor.parent)) return;
-    wrap.classList.remove("papershelf-own-line");
-    const before = anchor.before && anchor.before.parentNode === anchor.parent ? anchor.before : null;
-    let sizes = [];
-    try {
-      sizes = snapshot(anchor.parent, card.element);
-    } catch (e) {
-      sizes = [];
+    if (wrap && wrap.isConnected) {
+      if (wrap.parentElement === anchor.parent) return null;
+      const home = homes.get(wrap);
+      if (wrap.classList.contains(OWN_LINE) && home && home.row === anchor.parent) return null;
+      // On twinned cards only move between copies when the target copy is the visible one.
+      if (card.links.length > 1 && !parse.isRendered(anchor.parent)) return null;
     }
-    anchor.parent.insertBefore(wrap, before);
-    baselines.set(wrap, { card: card.element, row: anchor.parent, sizes });
-    fit(wrap);
+    const before = anchor.before && anchor.before.parentNode === anchor.parent ? anchor.before : null;
+    return { parent: anchor.parent, before };
+  }
+
+  function place(wrap, card, where) {
+    wrap.classList.remove(OWN_LINE);
+    where.parent.insertBefore(wrap, where.before);
+    homes.set(wrap, { card: card.element, row: where.parent, sizes: null });
+  }
+
+  // ------------------------------------------------------------------ fitting, once a frame
+  // In the card's row unless that squeezes the page's own text or overflows the card: then
+  // on a line of its own below the row. That takes layout, so it is not done while a scan
+  // or a state change writes: the widgets to check are collected and checked together
+  // before the next frame, all reads first, then all moves.
+  const toFit = new Set();
+  let fitScheduled = false;
+
+  function requestFit(wrap) {
+    toFit.add(wrap);
+    if (fitScheduled || dead) return;
+    fitScheduled = true;
+    if (typeof root.requestAnimationFrame === "function") root.requestAnimationFrame(fitAll);
+    else setTimeout(fitAll, 0);
+  }
+
+  /** The elements around `row` (its children and its ancestors' children, up to the card):
+   *  the page's own text that the widget could squeeze. */
+  function neighbours(row, card) {
+    const out = [];
+    let level = row;
+    for (let depth = 0; level && depth < 4; depth += 1) {
+      for (const child of level.children) {
+        if (!child.classList.contains(WIDGET)) out.push(child);
+      }
+      if (level === card) break;
+      level = level.parentElement;
+    }
+    return out;
+  }
+
+  function isFlexRow(node) {
+    const cs = getComputedStyle(node);
+    return /flex/.test(cs.display) && cs.flexDirection.startsWith("row");
+  }
+
+  /** The line to put `wrap` below: its row, climbing out of nested flex rows (row inside
+   *  row) up to the card. */
+  function lineOf(row, card) {
+    let line = row;
+    while (line.parentElement && line.parentElement !== card && isFlexRow(line.parentElement)) {
+      line = line.parentElement;
+    }
+    return line;
+  }
+
+  /** Squeezed: an element around the widget got narrower (its text had to wrap or was
+   *  cut) than it is without the widget. */
+  function squeezes(sizes) {
+    return sizes.some(([el, w]) => el.isConnected && el.getBoundingClientRect().width < w - 1);
+  }
+
+  function fitAll() {
+    fitScheduled = false;
+    const started = now();
+    const jobs = [];
+    for (const wrap of toFit) {
+      const home = homes.get(wrap);
+      const row = wrap.parentElement;
+      if (!home || !wrap.isConnected || wrap.classList.contains(OWN_LINE) || !row || !row.parentElement) continue;
+      jobs.push({ wrap, home, row, move: false, around: null, widths: null });
+    }
+    toFit.clear();
+    if (!jobs.length || dead) return;
+    try {
+      // Read, with the widgets in their rows (one layout).
+      const unmeasured = [];
+      for (const job of jobs) {
+        const cardBox = job.home.card.getBoundingClientRect();
+        if (!cardBox.width) continue; // not rendered (or no layout at all)
+        const box = job.wrap.getBoundingClientRect();
+        job.move = box.right > cardBox.right + 1 || job.row.scrollWidth > job.row.clientWidth + 1;
+        if (job.move) continue;
+        if (job.home.sizes) {
+          job.move = squeezes(job.home.sizes);
+        } else {
+          job.around = neighbours(job.row, job.home.card);
+          job.widths = job.around.map((n) => n.getBoundingClientRect().width);
+          unmeasured.push(job);
+        }
+      }
+      // Widgets placed since the last check: their neighbours' widths without them, read
+      // with them taken out of the flow (one more layout, for all of them together).
+      let moves = [];
+      for (const job of unmeasured) job.wrap.classList.add(MEASURING);
+      try {
+        for (const job of unmeasured) {
+          job.home.sizes = job.around.map((n) => [n, n.getBoundingClientRect().width]);
+          job.move = job.home.sizes.some(([, w], i) => job.widths[i] < w - 1);
+        }
+        moves = jobs.filter((job) => job.move).map((job) => ({ wrap: job.wrap, line: lineOf(job.row, job.home.card) }));
+      } finally {
+        for (const job of unmeasured) job.wrap.classList.remove(MEASURING);
+      }
+      // Write.
+      for (const { wrap, line } of moves) {
+        if (!line.parentElement) continue;
+        wrap.classList.add(OWN_LINE);
+        line.parentElement.insertBefore(wrap, line.nextSibling);
+      }
+    } catch (e) {
+      /* the widgets stay where they are */
+    }
+    timing("papershelf:fit", started, jobs.length);
+  }
+
+  // ------------------------------------------------------------------ timing
+  /** A User Timing entry for scripts/bench (the page's own timeline shows it); cleared
+   *  every 50 so a long-lived page does not collect them. */
+  function timing(name, start, cards) {
+    const perf = root.performance;
+    if (!perf || typeof perf.measure !== "function") return;
+    try {
+      if (++timings % 50 === 0) ["papershelf:scan", "papershelf:lookup", "papershelf:fit"].forEach((n) => perf.clearMeasures(n));
+      perf.measure(name, { start, end: perf.now(), detail: { cards } });
+    } catch (e) {
+      /* timing is optional */
+    }
+  }
+
+  function now() {
+    return root.performance && root.performance.now ? root.performance.now() : Date.now();
   }
 
   // ------------------------------------------------------------------ scanning
@@ -283,9 +398,11 @@
 
   function removeAll() {
     for (const w of doc.querySelectorAll(`.${WIDGET}`)) w.remove();
+    widgetsById = new Map();
   }
 
   function scan() {
+    const started = now();
     scanTimer = null;
     if (dead) return;
     if (!enabledHere()) {
@@ -295,22 +412,37 @@
     }
     const result = parse.parsePage(doc, root.location.href);
     lastResult = result;
-    const keep = new Set();
-    const fresh = [];
+    // Read: the widgets already on the page and where every card's widget has to go…
+    const existing = new Map(); // arXiv id → widgets made here, in page order
+    for (const w of doc.querySelectorAll(`.${WIDGET}`)) {
+      if (!parts.has(w)) continue; // a copy of one (the page cloned a card): replaced
+      const id = w.getAttribute("data-papershelf-for");
+      if (!existing.has(id)) existing.set(id, []);
+      existing.get(id).push(w);
+    }
+    const plan = [];
     for (const card of result.cards) {
       if (!card.record) continue;
-      const existing = Array.from(card.element.querySelectorAll(`.${WIDGET}`)).filter(
-        (w) => w.getAttribute("data-papershelf-for") === card.id
-      );
-      const wrap = existing[0] || createWidget(card.id);
-      place(wrap, card);
+      const wrap = (existing.get(card.id) || []).find((w) => card.element.contains(w)) || null;
+      plan.push({ card, wrap, where: placement(wrap, card) });
+    }
+    // …then write, without reading layout in between (fitting waits for the next frame).
+    const keep = new Set();
+    const fresh = [];
+    const byId = new Map();
+    for (const { card, wrap: found, where } of plan) {
+      const wrap = found || createWidget(card.id);
+      if (where) place(wrap, card, where);
       keep.add(wrap);
+      if (!byId.has(card.id)) byId.set(card.id, []);
+      byId.get(card.id).push(wrap);
       if (!papers.has(card.id)) {
         papers.set(card.id, { state: "idle", tags: [] });
         fresh.push(card.id);
       }
       render(wrap);
     }
+    widgetsById = byId;
     for (const w of doc.querySelectorAll(`.${WIDGET}`)) if (!keep.has(w)) w.remove();
     for (const e of result.errors) {
       const key = `${e.arxiv_id}:${e.error}`;
@@ -320,6 +452,7 @@
       }
     }
     if (fresh.length) lookup(fresh);
+    timing("papershelf:scan", started, result.cards.length);
   }
 
   function scheduleScan() {
@@ -344,6 +477,7 @@
 
   // ------------------------------------------------------------------ backend (via background)
   async function lookup(ids) {
+    const started = now();
     const answer = await send({ type: "lookup", ids });
     const found = (answer && answer.papers) || {};
     const queued = new Set((answer && answer.queued) || []);
@@ -360,6 +494,7 @@
       }
       renderId(id);
     }
+    timing("papershelf:lookup", started, ids.length);
   }
 
   function recordFor(id) {
@@ -467,18 +602,18 @@
 
   // ------------------------------------------------------------------ tags in the page
   function openTagInput(wrap) {
-    const input = wrap.querySelector(".papershelf-tag-input");
+    const { input, tagBtn } = parts.get(wrap);
     input.hidden = false;
-    wrap.querySelector(".papershelf-tag-btn").hidden = true;
+    tagBtn.hidden = true;
     input.focus();
   }
 
   function closeTagInput(wrap, refocus) {
-    const input = wrap.querySelector(".papershelf-tag-input");
+    const { input, tagBtn } = parts.get(wrap);
     input.value = "";
     input.hidden = true;
     render(wrap);
-    if (refocus) wrap.querySelector(".papershelf-tag-btn").focus();
+    if (refocus) tagBtn.focus();
   }
 
   async function changeTags(id, add, remove) {

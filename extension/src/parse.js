@@ -28,17 +28,23 @@
   ];
 
   // ---------------------------------------------------------------- small helpers
+  // Text that clean() would change: outer whitespace, whitespace but " ", or "  ".
+  const UNCLEAN = /^\s|\s$|[^\S ]| {2}/;
+
   function clean(text) {
-    return text == null ? "" : String(text).replace(/\s+/g, " ").trim();
+    if (text == null) return "";
+    const s = String(text);
+    return UNCLEAN.test(s) ? s.replace(/\s+/g, " ").trim() : s;
   }
 
   function given(value) {
     return value !== undefined && value !== null && value !== "";
   }
 
-  function first(...values) {
-    for (const v of values) if (given(v)) return v;
-    return null;
+  /** `value` if given, else null: `val(a) ?? val(b)` is the first given of a and b, and
+   *  b is not even evaluated when a is given. */
+  function val(value) {
+    return given(value) ? value : null;
   }
 
   /** "1.66k" → 1660, "2,345" → 2345, "-" → 0 (HF shows a dash for zero), "" → null. */
@@ -52,9 +58,20 @@
     return Math.round(n);
   }
 
+  // A root-relative path a URL parser keeps as it is (no "//" host, dot segments, escapes,
+  // backslashes or spaces): its pathname is the text before any "?" or "#".
+  const PLAIN_PATH = /^\/(?!\/)[\w.\/-]*$/;
+  const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
   /** The arXiv id a link points at, or null. Accepts relative and huggingface.co links. */
   function paperIdFromHref(href) {
     if (!href) return null;
+    const cut = href.search(/[?#]/);
+    const path = cut < 0 ? href : href.slice(0, cut);
+    if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path)) {
+      const m = S.paperPath.exec(path);
+      return m ? m[1] : null;
+    }
     let url;
     try {
       url = new URL(href, HF);
@@ -140,17 +157,25 @@
     return new Date(now || Date.now()).getFullYear();
   }
 
-  /** The embedded JSON: items by paper id, plus page metadata. Never throws. */
+  // The last embedded JSON read: a page re-scanned after a DOM change usually still carries
+  // the same (large) attribute text, which is then not parsed again.
+  let lastEmbedded = null;
+
+  /** The embedded JSON: items by paper id, plus page metadata. Never throws. The result is
+   *  shared with later calls on the same JSON text: read it, do not change it. */
   function readEmbedded(doc) {
     const out = { found: false, error: null, byId: new Map(), meta: {} };
-    let nodes = [];
+    let raws = [];
     try {
-      nodes = Array.from(doc.querySelectorAll(S.embeddedJson));
+      raws = Array.from(doc.querySelectorAll(S.embeddedJson), (node) => node.getAttribute(S.embeddedJsonAttr));
     } catch (e) {
       return out;
     }
-    for (const node of nodes) {
-      const raw = node.getAttribute(S.embeddedJsonAttr);
+    const last = lastEmbedded;
+    if (last && last.raws.length === raws.length && last.raws.every((raw, i) => raw === raws[i])) {
+      return { ...last.out };
+    }
+    for (const raw of raws) {
       if (!raw) continue;
       out.found = true;
       let props;
@@ -167,15 +192,17 @@
       for (const key of Object.keys(props)) {
         const list = props[key];
         if (!Array.isArray(list)) continue;
-        for (const raw of list) {
-          if (!raw || typeof raw !== "object") continue;
-          const item = raw.paper && typeof raw.paper === "object" ? raw : raw.id && raw.title ? { paper: raw } : null;
+        for (const entry of list) {
+          if (!entry || typeof entry !== "object") continue;
+          const item =
+            entry.paper && typeof entry.paper === "object" ? entry : entry.id && entry.title ? { paper: entry } : null;
           const id = item && item.paper.id;
           if (typeof id === "string" && S.arxivId.test(id) && !out.byId.has(id)) out.byId.set(id, item);
         }
       }
     }
-    return out;
+    lastEmbedded = { raws, out };
+    return { ...out };
   }
 
   // ---------------------------------------------------------------- finding cards
@@ -288,63 +315,123 @@
     return null;
   }
 
-  /** Everything the card's DOM shows (null where it shows nothing). */
-  function readCardDom(copy, link, id, refYear) {
-    const rec = {};
-    rec.arxiv_id = id;
-    rec.title = clean(link.textContent) || null;
-
-    let abstract = null;
+  function readAbstract(copy) {
     for (const p of copy.querySelectorAll(S.abstractParagraph)) {
       if (p.closest("h3")) continue;
       const t = String(p.textContent || "").trim();
-      if (t) {
-        abstract = t;
-        break;
-      }
+      if (t) return t;
     }
-    rec.abstract = abstract;
+    return null;
+  }
 
-    const avatars = Array.from(copy.querySelectorAll(S.authorAvatar))
-      .map((li) => clean(li.getAttribute("title")))
-      .filter(Boolean);
-    rec.authors = avatars;
-    rec.authors_count = null;
+  function readAuthorsCount(copy) {
     for (const li of copy.querySelectorAll("li")) {
       const m = S.authorsCount.exec(clean(li.textContent));
-      if (m) {
-        rec.authors_count = Number(m[1].replace(/,/g, ""));
-        break;
-      }
+      if (m) return Number(m[1].replace(/,/g, ""));
     }
+    return null;
+  }
 
-    const org = readOrg(copy);
-    rec.org_name = org ? org.name : null;
-    rec.org_fullname = org ? org.fullname : null;
-
-    rec.date_text = readDateText(copy);
-    rec.published = rec.date_text ? parseDateText(rec.date_text, refYear) : null;
-    rec.upvotes = readUpvotes(copy);
-
-    const comments = copy.querySelector(S.commentsLink);
-    rec.comments = comments ? parseCount(comments.textContent) : null;
-
-    const gh = copy.querySelector(S.githubLink);
-    rec.github_repo = gh ? gh.getAttribute("href") : null;
-    rec.github_stars = gh ? parseCount(clean(gh.textContent).replace(/^GitHub\s*/i, "")) : null;
-
-    rec.submitted_by = textAfterLabel(copy, S.submittedByText);
-
+  function readThumbnail(copy) {
     const thumb = copy.querySelector(S.thumbnailImg);
-    let thumbnail = null;
-    if (thumb && thumb.getAttribute("src")) {
-      try {
-        thumbnail = new URL(thumb.getAttribute("src"), HF).href;
-      } catch (e) {
-        thumbnail = null;
-      }
+    if (!thumb || !thumb.getAttribute("src")) return null;
+    try {
+      return new URL(thumb.getAttribute("src"), HF).href;
+    } catch (e) {
+      return null;
     }
-    rec.thumbnail = thumbnail;
+  }
+
+  const DOM_FIELDS = [
+    "arxiv_id", "title", "abstract", "authors", "authors_count", "org_name", "org_fullname",
+    "date_text", "published", "upvotes", "comments", "github_repo", "github_stars",
+    "submitted_by", "thumbnail",
+  ];
+
+  /** The card's DOM as an object whose fields are read on first use (and then kept): the
+   *  embedded JSON usually leaves most of them unneeded. The title is read at once, so a
+   *  card whose title link cannot be read is an error even when the JSON has the title. */
+  class CardDom {
+    constructor(copy, link, id, refYear) {
+      this.copy = copy;
+      this.refYear = refYear;
+      this.arxiv_id = id;
+      this.title = clean(link.textContent) || null;
+      this.memo = new Map();
+    }
+
+    once(key, read) {
+      if (!this.memo.has(key)) this.memo.set(key, read(this.copy));
+      return this.memo.get(key);
+    }
+
+    get abstract() {
+      return this.once("abstract", readAbstract);
+    }
+
+    get authors() {
+      return this.once("authors", (copy) =>
+        Array.from(copy.querySelectorAll(S.authorAvatar))
+          .map((li) => clean(li.getAttribute("title")))
+          .filter(Boolean)
+      );
+    }
+
+    get authors_count() {
+      return this.once("authors_count", readAuthorsCount);
+    }
+
+    get org_name() {
+      const org = this.once("org", readOrg);
+      return org ? org.name : null;
+    }
+
+    get org_fullname() {
+      const org = this.once("org", readOrg);
+      return org ? org.fullname : null;
+    }
+
+    get date_text() {
+      return this.once("date_text", readDateText);
+    }
+
+    get published() {
+      return this.date_text ? parseDateText(this.date_text, this.refYear) : null;
+    }
+
+    get upvotes() {
+      return this.once("upvotes", readUpvotes);
+    }
+
+    get comments() {
+      const link = this.once("commentsLink", (copy) => copy.querySelector(S.commentsLink));
+      return link ? parseCount(link.textContent) : null;
+    }
+
+    get github_repo() {
+      const gh = this.once("gh", (copy) => copy.querySelector(S.githubLink));
+      return gh ? gh.getAttribute("href") : null;
+    }
+
+    get github_stars() {
+      const gh = this.once("gh", (copy) => copy.querySelector(S.githubLink));
+      return gh ? parseCount(clean(gh.textContent).replace(/^GitHub\s*/i, "")) : null;
+    }
+
+    get submitted_by() {
+      return this.once("submitted_by", (copy) => textAfterLabel(copy, S.submittedByText));
+    }
+
+    get thumbnail() {
+      return this.once("thumbnail", readThumbnail);
+    }
+  }
+
+  /** Everything the card's DOM shows (null where it shows nothing). */
+  function readCardDom(copy, link, id, refYear) {
+    const dom = new CardDom(copy, link, id, refYear);
+    const rec = {};
+    for (const f of DOM_FIELDS) rec[f] = dom[f];
     return rec;
   }
 
@@ -354,27 +441,30 @@
     const p = (item && item.paper) || {};
     const it = item || {};
     const org = p.organization || it.organization || null;
-    const jsonAuthors = Array.isArray(p.authors)
-      ? p.authors.filter((a) => a && !a.hidden && given(a.name)).map((a) => clean(a.name))
-      : null;
+    let jsonAuthors = null;
+    if (Array.isArray(p.authors)) {
+      jsonAuthors = [];
+      for (const a of p.authors) if (a && !a.hidden && given(a.name)) jsonAuthors.push(clean(a.name));
+    }
     const submitter = p.submittedOnDailyBy || it.submittedBy || null;
 
+    // The DOM is read only where the JSON has nothing (`dom` may read on access).
     rec.arxiv_id = id;
-    rec.title = first(clean(p.title), clean(it.title), dom.title);
-    rec.abstract = first(p.summary, it.summary, dom.abstract);
+    rec.title = val(clean(p.title)) ?? val(clean(it.title)) ?? val(dom.title);
+    rec.abstract = val(p.summary) ?? val(it.summary) ?? val(dom.abstract);
     rec.authors = jsonAuthors || dom.authors || [];
     // The row shows either "N authors" or an organisation chip.
     rec.authors_count = jsonAuthors ? (org ? null : jsonAuthors.length) : dom.authors_count;
-    rec.org_name = first(org && org.name, dom.org_name);
-    rec.org_fullname = first(org && org.fullname, dom.org_fullname);
-    rec.published = first(isoDate(p.publishedAt), isoDate(it.publishedAt), dom.published);
-    rec.date_text = first(dom.date_text, formatDateText(rec.published, refYear));
-    rec.upvotes = first(typeof p.upvotes === "number" ? p.upvotes : null, dom.upvotes);
-    rec.comments = first(typeof it.numComments === "number" ? it.numComments : null, dom.comments);
-    rec.github_repo = first(p.githubRepo, dom.github_repo);
-    rec.github_stars = first(typeof p.githubStars === "number" ? p.githubStars : null, dom.github_stars);
-    rec.submitted_by = first(submitter && (submitter.user || submitter.name), dom.submitted_by);
-    rec.thumbnail = first(it.thumbnail, dom.thumbnail);
+    rec.org_name = val(org && org.name) ?? val(dom.org_name);
+    rec.org_fullname = val(org && org.fullname) ?? val(dom.org_fullname);
+    rec.published = val(isoDate(p.publishedAt)) ?? val(isoDate(it.publishedAt)) ?? val(dom.published);
+    rec.date_text = val(dom.date_text) ?? val(formatDateText(rec.published, refYear));
+    rec.upvotes = (typeof p.upvotes === "number" ? p.upvotes : null) ?? val(dom.upvotes);
+    rec.comments = (typeof it.numComments === "number" ? it.numComments : null) ?? val(dom.comments);
+    rec.github_repo = val(p.githubRepo) ?? val(dom.github_repo);
+    rec.github_stars = (typeof p.githubStars === "number" ? p.githubStars : null) ?? val(dom.github_stars);
+    rec.submitted_by = val(submitter && (submitter.user || submitter.name)) ?? val(dom.submitted_by);
+    rec.thumbnail = val(it.thumbnail) ?? val(dom.thumbnail);
     rec.hf_url = `${HF}/papers/${id}`;
     for (const f of RECORD_FIELDS) if (rec[f] === undefined || rec[f] === "") rec[f] = null;
     return fitRecord(rec);
@@ -388,15 +478,21 @@
   // C0 controls but tab/newline/CR, and DEL (the backend refuses them), and lone surrogates.
   const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
   const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  const SURROGATE = /[\uD800-\uDFFF]/;
+  const HAS_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+  const NOT_ASCII = /[^\u0000-\u007F]/;
 
   /** `value` as library text: a string, NFC, no control characters, at most `limit`
    *  characters (code points; clipped ones end with "…"), or null. */
   function fitText(value, limit, multiline) {
     if (typeof value === "number" && Number.isFinite(value)) value = String(value);
     if (typeof value !== "string") return null;
-    let text = value.replace(LONE_SURROGATE, "\uFFFD").replace(CONTROL, " ").normalize("NFC");
+    let text = SURROGATE.test(value) ? value.replace(LONE_SURROGATE, "\uFFFD") : value;
+    if (HAS_CONTROL.test(text)) text = text.replace(CONTROL, " ");
+    if (NOT_ASCII.test(text)) text = text.normalize("NFC"); // ASCII is NFC already
     text = multiline ? text.replace(/\r\n?/g, "\n").trim() : clean(text);
     if (!text) return null;
+    if (text.length <= limit) return text; // never more code points than UTF-16 units
     const chars = Array.from(text);
     if (chars.length > limit) text = `${chars.slice(0, limit - 1).join("").trimEnd()}…`;
     return text;
@@ -440,7 +536,10 @@
     out.published = fitDate(rec.published);
     for (const f of ["upvotes", "comments", "github_stars", "authors_count"]) out[f] = fitCount(rec[f]);
     if (out.authors_count !== null && out.authors_count < out.authors.length) out.authors_count = out.authors.length;
-    for (const f of ["github_repo", "thumbnail", "hf_url"]) out[f] = fitUrl(rec[f]);
+    for (const f of ["github_repo", "thumbnail"]) out[f] = fitUrl(rec[f]);
+    // The paper page mergeRecord made from an arXiv id is a URL the library accepts.
+    const own = typeof rec.arxiv_id === "string" && S.arxivId.test(rec.arxiv_id) && rec.hf_url === `${HF}/papers/${rec.arxiv_id}`;
+    out.hf_url = own ? rec.hf_url : fitUrl(rec.hf_url);
     return out;
   }
 
@@ -448,7 +547,8 @@
   /**
    * Parse every card under `root`.
    * Returns {url, view, refYear, embedded: {found, error, items}, cards: [{id, element,
-   * record, error}], records: [...], errors: [{arxiv_id, error}]}.
+   * links, copy, link, record, error}], records: [...], errors: [{arxiv_id, error}]}
+   * (copy and link: what cardCopy chose, the copy of a twinned card that was read).
    */
   function parsePage(root, pageUrl, options) {
     const opts = options || {};
@@ -481,10 +581,12 @@
       return result;
     }
     for (const card of cards) {
-      const entry = { id: card.id, element: card.element, links: card.links, record: null, error: null };
+      const entry = { id: card.id, element: card.element, links: card.links, copy: null, link: null, record: null, error: null };
       try {
         const { copy, link } = cardCopy(card);
-        const dom = readCardDom(copy, link, card.id, refYear);
+        entry.copy = copy;
+        entry.link = link;
+        const dom = new CardDom(copy, link, card.id, refYear);
         const rec = mergeRecord(card.id, dom, embedded.byId.get(card.id), refYear);
         if (!rec.title) throw new Error("card has no title");
         entry.record = rec;

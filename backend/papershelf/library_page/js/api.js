@@ -11,9 +11,16 @@ export class ApiError extends Error {
 }
 
 const listeners = new Set();
+let last = null; // the latest report, for listeners added after the first requests
 /** Called with (ok: boolean, error) after every request: drives the "offline" banner. */
-export function onConnectivity(fn) { listeners.add(fn); }
-function report(ok, err) { for (const fn of listeners) { try { fn(ok, err); } catch { /* ignore */ } } }
+export function onConnectivity(fn) {
+  listeners.add(fn);
+  if (last) { try { fn(last.ok, last.err); } catch { /* ignore */ } }
+}
+function report(ok, err) {
+  last = { ok, err };
+  for (const fn of listeners) { try { fn(ok, err); } catch { /* ignore */ } }
+}
 
 function qs(params) {
   const u = new URLSearchParams();

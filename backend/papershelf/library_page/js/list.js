@@ -3,8 +3,10 @@
 // papers cost the same as 50.
 import { api } from "./api.js";
 import { h, icon, firstAuthors, shortDate, relTime, clear } from "./dom.js";
+import { FIRST_ROWS } from "./query.js";
 
-const PAGE = 100;          // rows per request (the API allows up to 500)
+const PAGE = 100;          // rows per page (the API allows up to 500); a new query's first
+                           // request asks only for the FIRST_ROWS of page 0, a screenful
 const OVERSCAN = 8;        // rows rendered above and below the viewport
 const MAX_PAGES = 40;      // pages kept in memory (4,000 rows)
 const FETCH_DELAY = 40;    // ms: wait for a fast scroll to settle before fetching
@@ -12,7 +14,7 @@ const FETCH_DELAY = 40;    // ms: wait for a fast scroll to settle before fetchi
 export class PaperList {
   /**
    * @param {HTMLElement} viewport  scrolling element (the list body)
-   * @param {object} hooks  {onOpen(paper, index), onSelection(set), onTotal(total, loaded), onCursor(index), onToggleStar(paper), onError(err)}
+   * @param {object} hooks  {onOpen(paper, index), onSelection(set), onTotal(total, loaded), onCursor(index), onToggleStar(paper), onError(err), onIdle()}
    */
   constructor(viewport, hooks) {
     this.viewport = viewport;
@@ -23,7 +25,7 @@ export class PaperList {
     this.loadedOnce = false;
     this.gen = 0;
     this.pages = new Map();     // page index -> [paper]
-    this.stale = new Map();     // shown while a reload is in flight
+    this.stale = new Map();     // shown while a reload or a new query is in flight
     this.inflight = new Map();  // page index -> AbortController
     this.rowEls = new Map();    // row index -> element
     this.free = [];
@@ -31,6 +33,10 @@ export class PaperList {
     this.anchor = null;         // index for shift-click ranges
     this.cursor = -1;           // keyboard cursor (row index)
     this.openId = null;
+    this.offered = null;        // a first page already requested (start.js)
+    this.replacing = false;     // the rows on screen belong to the previous query
+    /** Settles when the first answer (or failure) of the list has been taken in. */
+    this.ready = new Promise((resolve) => { this._ready = resolve; });
 
     this.sizer = h("div", { class: "list-sizer" });
     this.rowsBox = h("div", { class: "list-rows", role: "rowgroup" });
@@ -38,7 +44,8 @@ export class PaperList {
 
     this._raf = 0;
     this._fetchTimer = 0;
-    viewport.addEventListener("scroll", () => this.schedule(), { passive: true });
+    this._scrolled = false;     // scrolled since the last setParams
+    viewport.addEventListener("scroll", () => { this._scrolled = true; this.schedule(); }, { passive: true });
     new ResizeObserver(() => this.schedule()).observe(viewport);
     this.rowsBox.addEventListener("click", (e) => this._onClick(e));
     this.rowsBox.addEventListener("dblclick", (e) => {
@@ -48,21 +55,39 @@ export class PaperList {
   }
 
   // ---- data ---------------------------------------------------------------
-  /** New query (filters, search, sort): forget everything and start at the top. */
+  /** {key, promise, controller}: an answer for page 0 requested before the list existed,
+   * used by the next setParams whose params have that key (JSON), else dropped. */
+  offer(first) {
+    this.offered = first;
+  }
+
+  /** New query (filters, search, sort): forget everything and start at the top. The rows on
+   * screen stay (busy) until the new query's first page replaces them. */
   setParams(params) {
     this.params = { ...params };
     this.gen++;
     this._abortAll();
+    if (this.loadedOnce) for (const [k, v] of this.pages) this.stale.set(k, v);
+    else if (!this.replacing) this.stale.clear();
     this.pages.clear();
-    this.stale.clear();
+    this.replacing = true;
     this.cursor = -1;
     this.anchor = null;
-    this.viewport.scrollTop = 0;
+    if (this._scrolled) {
+      // (only when needed: setting scrollTop makes the browser lay the page out now)
+      this.viewport.scrollTop = 0;
+      this._scrolled = false;
+    }
     this.loadedOnce = false;
-    this._recycleAll();
+    if (!this.stale.size) this._recycleAll();
     this.viewport.dataset.busy = "true";
-    this._fetchPage(0);
+    this._fetchPage(0, FIRST_ROWS);
     this.schedule();
+  }
+
+  /** True while a page of the list is being fetched. */
+  loading() {
+    return this.inflight.size > 0;
   }
 
   /** Same query, fresh data (after an edit): keep scroll position, no flicker. */
@@ -83,16 +108,41 @@ export class PaperList {
     this.inflight.clear();
   }
 
-  async _fetchPage(p) {
-    if (this.pages.has(p) || this.inflight.has(p)) return;
-    const ctrl = new AbortController();
-    this.inflight.set(p, ctrl);
+  /** Page p holds every row it will (a first answer holds only the top of page 0). */
+  _complete(p) {
+    const rows = this.pages.get(p);
+    return !!rows && (rows.length >= PAGE || p * PAGE + rows.length >= this.total);
+  }
+
+  _request(offset, limit) {
+    const offered = this.offered;
+    this.offered = null;
+    if (offered) {
+      if (offset === 0 && offered.key === JSON.stringify(this.params)) return offered;
+      offered.controller.abort();
+    }
+    const controller = new AbortController();
+    const promise = api.listPapers({ ...this.params, limit, offset }, controller.signal);
+    return { promise, controller };
+  }
+
+  /** Fetch the rows of page p it does not hold yet (at most `limit` of them). */
+  async _fetchPage(p, limit = PAGE) {
+    if (this._complete(p) || this.inflight.has(p)) return;
+    const have = this.pages.get(p) || [];
+    const { promise, controller } = this._request(p * PAGE + have.length, Math.min(limit, PAGE - have.length));
+    this.inflight.set(p, controller);
     const gen = this.gen;
     try {
-      const data = await api.listPapers({ ...this.params, limit: PAGE, offset: p * PAGE }, ctrl.signal);
+      const data = await promise;
       if (gen !== this.gen) return;
       this.inflight.delete(p);
-      this.pages.set(p, data.papers || []);
+      if (this.replacing) {
+        // the previous query's rows give way to this one's
+        this.replacing = false;
+        this.stale.clear();
+      }
+      this.pages.set(p, have.concat(data.papers || []));
       this.stale.delete(p);
       const total = typeof data.total === "number" ? data.total : (data.papers || []).length;
       if (total !== this.total || !this.loadedOnce) {
@@ -103,11 +153,20 @@ export class PaperList {
         this.hooks.onTotal && this.hooks.onTotal(total);
       }
       this._evict(p);
-      this.schedule();
+      this.renderNow();
+      this._ready();
     } catch (e) {
-      if (gen === this.gen) this.inflight.delete(p);
-      if (e && e.name === "AbortError") return;
-      if (gen === this.gen && this.hooks.onError) this.hooks.onError(e);
+      if (gen !== this.gen || (e && e.name === "AbortError")) return;
+      this.inflight.delete(p);
+      if (this.replacing) {
+        this.replacing = false;
+        this.stale.clear();
+        this.schedule();
+      }
+      this._ready();
+      if (this.hooks.onError) this.hooks.onError(e);
+    } finally {
+      if (gen === this.gen && !this.inflight.size && this.hooks.onIdle) this.hooks.onIdle();
     }
   }
 
@@ -117,10 +176,15 @@ export class PaperList {
     while (this.pages.size > MAX_PAGES) this.pages.delete(keys.shift());
   }
 
+  /** The paper at row i of the current query (null while it is not loaded). */
   paperAt(i) {
+    return this._at(i, !this.replacing);
+  }
+
+  _at(i, withStale) {
     if (i < 0 || i >= this.total) return null;
     const p = Math.floor(i / PAGE);
-    const page = this.pages.get(p) || this.stale.get(p);
+    const page = this.pages.get(p) || (withStale ? this.stale.get(p) : null);
     return page ? page[i - p * PAGE] || null : null;
   }
 
@@ -152,6 +216,12 @@ export class PaperList {
     this._raf = requestAnimationFrame(() => { this._raf = 0; this.render(); });
   }
 
+  /** Render at once (fresh rows arrived: they are shown in this task, not the next frame). */
+  renderNow() {
+    if (this._raf) { cancelAnimationFrame(this._raf); this._raf = 0; }
+    this.render();
+  }
+
   _range() {
     const rh = this.rowHeight;
     const top = this.viewport.scrollTop;
@@ -175,7 +245,7 @@ export class PaperList {
     let missing = false;
     let usedStale = false;
     for (let i = first; i < last; i++) {
-      const paper = this.paperAt(i);
+      const paper = this._at(i, true);
       if (!paper) missing = true;
       else if (!this.pages.has(Math.floor(i / PAGE))) usedStale = true;
       let el = this.rowEls.get(i);
@@ -192,7 +262,7 @@ export class PaperList {
       this._fetchTimer = setTimeout(() => {
         const [f, l] = this._range();
         for (let p = Math.floor(f / PAGE); p <= Math.floor(Math.max(f, l - 1) / PAGE); p++) {
-          if (!this.pages.has(p)) this._fetchPage(p);
+          if (!this._complete(p)) this._fetchPage(p);
         }
       }, FETCH_DELAY);
     }

@@ -1,5 +1,7 @@
 // Papershelf library page: wires the list, sidebar, detail pane, views and keyboard.
+import { firstPage } from "./start.js";
 import { api, onConnectivity } from "./api.js";
+import { DEFAULTS, SORTS, parseHash, listParams, effectiveSort as sortOf, effectiveOrder as orderOf } from "./query.js";
 import { h, $, $$, clear, icon, debounce, plural } from "./dom.js";
 import { PaperList } from "./list.js";
 import { DetailPane } from "./detail.js";
@@ -11,47 +13,19 @@ import { attachTagAutocomplete } from "./tagedit.js";
 import { exportBibtex, importBibtex, inDesktop } from "./export.js";
 
 // ---------------------------------------------------------------- state ----
-const DEFAULTS = { q: "", tag: "", read: "", starred: false, trash: false, sort: "", order: "" };
 const state = { view: "library", ...DEFAULTS };
 let lastUndo = null; // {id, label}
 
-const SORTS = [
-  { value: "added", label: "Date added" },
-  { value: "published", label: "Published" },
-  { value: "upvotes", label: "Upvotes" },
-  { value: "title", label: "Title" },
-  { value: "relevance", label: "Relevance" },
-];
-const defaultOrder = (sort) => (sort === "title" ? "asc" : "desc");
-const effectiveSort = () => state.sort || (state.q ? "relevance" : "added");
-const effectiveOrder = () => state.order || defaultOrder(effectiveSort());
-
-function queryParams() {
-  const p = { sort: effectiveSort() };
-  if (p.sort !== "relevance") p.order = effectiveOrder();
-  if (state.q) p.q = state.q;
-  if (state.tag) p.tag = state.tag;
-  if (state.read) p.read = state.read;
-  if (state.starred) p.starred = "true";
-  if (state.trash) p.trash = "true";
-  return p;
-}
+const effectiveSort = () => sortOf(state);
+const effectiveOrder = () => orderOf(state);
+const queryParams = () => listParams(state);
 const hasFilters = () => !!(state.q || state.tag || state.read || state.starred || state.trash);
 
 // ---------------------------------------------------------------- hash ----
 function readHash() {
-  const raw = location.hash.replace(/^#\/?/, "");
-  const [view, qs] = raw.split("?");
-  const u = new URLSearchParams(qs || "");
-  state.view = ["library", "duplicates", "tags", "pairing"].includes(view) ? view : "library";
-  if (state.view !== "library") return; // other views keep the library's filters
-  state.q = u.get("q") || "";
-  state.tag = u.get("tag") || "";
-  state.read = ["true", "false"].includes(u.get("read")) ? u.get("read") : "";
-  state.starred = u.get("starred") === "1";
-  state.trash = u.get("trash") === "1";
-  state.sort = SORTS.some((s) => s.value === u.get("sort")) ? u.get("sort") : "";
-  state.order = ["asc", "desc"].includes(u.get("order")) ? u.get("order") : "";
+  const { view, filters } = parseHash(location.hash);
+  state.view = view;
+  if (filters) Object.assign(state, filters); // other views keep the library's filters
 }
 function hashFor(view, st = state) {
   const u = new URLSearchParams();
@@ -208,7 +182,17 @@ function renderTags() {
   else if (!shown.length) els.tagList.appendChild(h("li", { class: "muted side-note" }, "No tag matches"));
 }
 
-const refreshSidebar = debounce(async () => {
+// The sidebar's active entry follows the filters (not the search text).
+let sidebarKey = null;
+function renderSidebar(force = false) {
+  const key = JSON.stringify([state.tag, state.read, state.starred, state.trash]);
+  if (key === sidebarKey && !force) return;
+  sidebarKey = key;
+  renderSmartList(counts);
+  renderTags();
+}
+
+async function loadSidebar() {
   try {
     const [tags, st, unread, starred] = await Promise.all([
       api.tags(undefined, 1000),
@@ -223,11 +207,11 @@ const refreshSidebar = debounce(async () => {
       unread: unread.total,
       starred: starred.total,
     };
-    renderSmartList(counts);
-    renderTags();
+    renderSidebar(true);
     document.body.dataset.sidebar = "loaded";
   } catch { /* offline banner */ }
-}, 150);
+}
+const refreshSidebar = debounce(loadSidebar, 150);
 
 function renderToolbar() {
   els.search.value !== state.q && document.activeElement !== els.search && (els.search.value = state.q);
@@ -259,8 +243,7 @@ function renderToolbar() {
   if (state.q) chip(`“${state.q}”`, () => { els.search.value = ""; setState({ q: "" }); }, "chip-q");
   document.body.classList.toggle("in-trash", state.trash);
   $("#tab-library").setAttribute("href", hashFor("library"));
-  renderSmartList(counts);
-  renderTags();
+  renderSidebar();
 }
 
 function renderCount(total) {
@@ -621,6 +604,21 @@ function initTheme() {
 }
 
 // ---------------------------------------------------------------- counts ----
+// Asking for the duplicate pairs makes the backend gather every flagged pair, which holds
+// up its other requests (over a second at 50,000 papers), so the count waits until the
+// list is idle and the search box has been quiet for a second since the first rows.
+const QUIET_MS = 1000;
+let lastTyped = 0;
+function whenQuiet(fn) {
+  const check = () => {
+    const wait = lastTyped + QUIET_MS - performance.now();
+    if (wait > 0) setTimeout(check, wait);
+    else if (list.loading()) setTimeout(check, 100);
+    else fn();
+  };
+  check();
+}
+
 async function refreshDupCount() {
   try {
     const data = await api.duplicates();
@@ -634,8 +632,27 @@ function setBadge(el, n) {
   el.textContent = n ? String(n) : "";
 }
 
+// ---------------------------------------------------------------- search ----
+// Search as you type: the text goes to the backend at once; what is typed while a list
+// request is on its way goes in one request when it is answered (the newest text wins).
+let searchWaiting = false;
+function applySearch() {
+  searchWaiting = false;
+  const q = els.search.value.trim();
+  if (q !== state.q) setState({ q });
+}
+const search = {
+  input() {
+    lastTyped = performance.now();
+    if (list.loading()) searchWaiting = true;
+    else applySearch();
+  },
+  /** Send what is typed now (Enter, ↓, the box's clear button). */
+  flush() { if (searchWaiting) applySearch(); },
+  idle() { if (searchWaiting) applySearch(); },
+};
+
 // ---------------------------------------------------------------- boot ----
-let search;
 function init() {
   buildLayout();
   initTheme();
@@ -646,6 +663,7 @@ function init() {
     onTotal: (total) => { renderCount(total); renderBulk(list.selected); },
     onToggleStar: (paper) => toggleStar(paper),
     onError: (e) => errorToast(e),
+    onIdle: () => search.idle(),
   });
   detail = new DetailPane(els.detail, {
     onUpdated: (paper, { tagsChanged }) => { list.updatePaper(paper); if (tagsChanged) refreshSidebar(); else refreshSidebar(); },
@@ -659,11 +677,7 @@ function init() {
   });
   pairing = new PairingView(els.viewPair, { onCount: (n) => setBadge(els.pairBadge, n) });
 
-  search = debounce(() => {
-    const q = els.search.value.trim();
-    if (q !== state.q) setState({ q });
-  }, 220);
-  els.search.addEventListener("input", search);
+  els.search.addEventListener("input", () => search.input());
   els.search.addEventListener("search", () => search.flush());
   els.readSel.addEventListener("change", () => setState({ read: els.readSel.value, trash: false }));
   els.starBtn.addEventListener("click", () => setState({ starred: !state.starred, trash: false }));
@@ -684,12 +698,18 @@ function init() {
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", () => { readHash(); applyState(); });
 
+  list.offer(firstPage);
   readHash();
   writeHash();
   applyState();
-  refreshSidebar();
-  refreshDupCount();
-  pairing.poll();
+  // The sidebar, the badges and the pairing poll ask the backend once the first rows are
+  // shown: they do not hold up the list's first request.
+  list.ready.then(() => {
+    lastTyped = Math.max(lastTyped, performance.now());
+    loadSidebar();
+    pairing.poll();
+    whenQuiet(refreshDupCount);
+  });
   setInterval(() => { if (!document.hidden) pairing.poll(); }, 5000);
   document.body.dataset.ready = "true";
 }
