@@ -164,6 +164,7 @@ class RunningServer:
         return self.backend.data_dir
 
     def stop(self) -> None:
+        self.backend.wsgi.task_dispatcher.shutdown()
         self.backend.wsgi.close()
         self._thread.join(10)
         self.backend.close()
@@ -253,6 +254,8 @@ def serve(data_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
         announce(f"WARNING: {warning}")
 
     def stop(signum, frame):
+        # Answers in progress finish first: closing the sockets under them is a crash.
+        backend.wsgi.task_dispatcher.shutdown()
         backend.wsgi.close()
         raise SystemExit(0)
 

@@ -164,7 +164,7 @@ def test_check_through_a_running_server_and_no_repair_or_restore_under_it(tmp_pa
         server.session().post(server.url + "/api/papers", json=h.card(h.pool_id(4), random.Random(4)),
                               timeout=30)
         out = papershelf("check", "--data-dir", str(data))
-        assert out.returncode == 0 and "library OK: 1 papers" in out.stdout, out.stderr
+        assert out.returncode == 0 and "library OK: 1 paper," in out.stdout, out.stderr
         (tmp_path / "b.json").write_text("{}")
         before = files_of(data / "library")
         for args in (["check", "--repair"], ["restore", str(tmp_path / "b.json")]):
