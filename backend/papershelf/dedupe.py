@@ -19,13 +19,15 @@ The rules, most certain first:
 from __future__ import annotations
 
 import html
+import operator
 import re
 import sys
 import unicodedata
-from collections import defaultdict
+from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 SAME = "same"
@@ -113,6 +115,13 @@ def normalize_title(title: str) -> str:
     return " ".join(_americanise(w) for w in text.split())
 
 
+def sorted_words(normalized: str) -> str:
+    """The words of a folded title in sorted order. Titles are compared with rapidfuzz's
+    token_sort_ratio, which is the plain ratio of the two titles' sorted words; a library
+    sorts each title once, not once per comparison (most of a duplicate check's time)."""
+    return " ".join(sorted(normalized.split()))
+
+
 def content_tokens(normalized: str) -> list[str]:
     return [t for t in normalized.split() if t not in STOPWORDS]
 
@@ -165,7 +174,7 @@ class Fingerprint:
 
     Kept for every paper of the library, so it is compact: tuples of interned words
     rather than sets (a library repeats the same words and names thousands of times)."""
-    title: str
+    title: str                   # the folded title, its words sorted (see `sorted_words`)
     tokens: tuple[str, ...]      # distinct content words
     numbers: frozenset[str]
     year: int | None
@@ -177,7 +186,7 @@ class Fingerprint:
         norm = normalize_title(record.get("title") or "")
         names = (surname(a) for a in record.get("authors") or [] if isinstance(a, str))
         return cls(
-            title=norm,
+            title=sorted_words(norm),
             tokens=tuple(dict.fromkeys(sys.intern(t) for t in content_tokens(norm))),
             numbers=distinguishing_tokens(norm),
             year=year_of(record),
@@ -199,7 +208,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Verdict:
         return Verdict(SAME, 100.0, ["same arXiv id"])
     if not a.title or not b.title:
         return Verdict(None, 0.0)
-    score = fuzz.token_sort_ratio(a.title, b.title)
+    score = fuzz.ratio(a.title, b.title)  # the titles' token_sort_ratio: words are sorted
     reasons = [f"titles {score:.0f}% alike"]
     if score < FLAG_SCORE:
         return Verdict(None, score, reasons)
@@ -245,13 +254,54 @@ def compare(a: Fingerprint, b: Fingerprint) -> Verdict:
     return Verdict(MAYBE, score, reasons)
 
 
+# token_sort_ratio ≥ FLAG_SCORE needs |a| - |b| ≤ (1 - FLAG_SCORE/100)(|a| + |b|): the
+# ratio is 1 - edits/(|a| + |b|) and turning a into b takes at least ||a| - |b|| edits. So
+# a candidate whose title length is outside these bounds cannot be close; the tolerance
+# keeps rounding from ever dropping one that can.
+_SHORTEST = (1 - (100 - FLAG_SCORE) / 100) / (1 + (100 - FLAG_SCORE) / 100) - 1e-9
+_LONGEST = 1 / _SHORTEST
+
+
+def _multimap_add(mapping: dict, key, doc_id: int) -> None:
+    """Add to a key → paper(s) map that holds a bare id for the usual single paper."""
+    known = mapping.get(key)
+    if known is None:
+        mapping[key] = doc_id
+    elif isinstance(known, set):
+        known.add(doc_id)
+    else:
+        mapping[key] = {known, doc_id}
+
+
+def _multimap_remove(mapping: dict, key, doc_id: int) -> None:
+    known = mapping.get(key)
+    if known == doc_id:
+        del mapping[key]
+    elif isinstance(known, set):
+        known.discard(doc_id)
+        if len(known) == 1:
+            mapping[key] = next(iter(known))
+
+
+def _multimap_get(mapping: dict, key) -> set[int]:
+    known = mapping.get(key)
+    return set() if known is None else set(known) if isinstance(known, set) else {known}
+
+
 class DedupeIndex:
     """Fingerprints of every paper in the library, with a token index for candidates."""
 
     def __init__(self):
         self._prints: dict[int, Fingerprint] = {}
-        self._postings: dict[str, set[int]] = defaultdict(set)
-        self._exact: dict[str, int | set[int]] = {}   # most titles belong to one paper
+        # Word → the papers whose title has it. Plain int arrays: compact (a set costs ten
+        # times the memory), appended to in C, and counted as a whole with numpy.
+        self._postings: dict[str, array] = {}
+        self._exact: dict[str, int | set[int]] = {}   # sorted title → paper(s)
+        self._arxiv: dict[str, int | set[int]] = {}   # arXiv id → paper(s)
+        # By paper id, so that a check gathers its candidates' titles without a dict look-up
+        # and object visit per candidate (most of its time at 50,000 papers).
+        self._titles: list[str] = []
+        self._lengths = np.zeros(0, dtype=np.int32)
 
     def __len__(self):
         return len(self._prints)
@@ -260,15 +310,24 @@ class DedupeIndex:
         self.remove(doc_id)
         fp = Fingerprint.of(record)
         self._prints[doc_id] = fp
+        postings = self._postings
         for token in fp.tokens:
-            self._postings[token].add(doc_id)
-        known = self._exact.get(fp.title)
-        if known is None:
-            self._exact[fp.title] = doc_id
-        elif isinstance(known, set):
-            known.add(doc_id)
-        else:
-            self._exact[fp.title] = {known, doc_id}
+            posting = postings.get(token)
+            if posting is None:
+                postings[token] = array("i", (doc_id,))
+            else:
+                posting.append(doc_id)
+        _multimap_add(self._exact, fp.title, doc_id)
+        if fp.arxiv_id:
+            _multimap_add(self._arxiv, fp.arxiv_id, doc_id)
+        if doc_id >= len(self._titles):
+            self._titles.extend([""] * (doc_id + 1 - len(self._titles)))
+            if doc_id >= len(self._lengths):
+                grown = np.zeros(max(doc_id + 1, 2 * len(self._lengths), 1024), dtype=np.int32)
+                grown[:len(self._lengths)] = self._lengths
+                self._lengths = grown
+        self._titles[doc_id] = fp.title
+        self._lengths[doc_id] = len(fp.title)
 
     def remove(self, doc_id: int) -> None:
         fp = self._prints.pop(doc_id, None)
@@ -276,58 +335,75 @@ class DedupeIndex:
             return
         for token in fp.tokens:
             posting = self._postings.get(token)
-            if posting is not None:
-                posting.discard(doc_id)
+            if posting is not None and doc_id in posting:
+                posting.remove(doc_id)
                 if not posting:
                     del self._postings[token]
-        exact = self._exact.get(fp.title)
-        if exact == doc_id:
-            del self._exact[fp.title]
-        elif isinstance(exact, set):
-            exact.discard(doc_id)
-            if len(exact) == 1:
-                self._exact[fp.title] = next(iter(exact))
+        _multimap_remove(self._exact, fp.title, doc_id)
+        if fp.arxiv_id:
+            _multimap_remove(self._arxiv, fp.arxiv_id, doc_id)
+        self._titles[doc_id] = ""
+        self._lengths[doc_id] = 0
 
     def fingerprint(self, doc_id: int) -> Fingerprint | None:
         return self._prints.get(doc_id)
 
     def candidates(self, fp: Fingerprint) -> set[int]:
-        """Papers that could score as close: the exact title, or, for a title of four or
-        more words, papers sharing at least two of its rarest words (a title that close
-        shares most of its words); a shorter title's papers need share only one."""
-        exact = self._exact.get(fp.title)
-        found = set() if exact is None else set(exact) if isinstance(exact, set) else {exact}
+        """Papers that could score as close (see `_candidate_ids`)."""
+        return set(self._candidate_ids(fp).tolist())
+
+    def _candidate_ids(self, fp: Fingerprint) -> np.ndarray:
+        """Papers that could score as close: the same words in any order, or, for a title of
+        four or more words, papers sharing at least two of its rarest words (a title that
+        close shares most of its words; if that is more than MAX_CANDIDATES papers, those
+        sharing the most); a shorter title's papers need share only one."""
+        exact = np.fromiter(_multimap_get(self._exact, fp.title), dtype=np.int64)
         postings = self._postings
         rare = sorted((t for t in fp.tokens if t in postings), key=lambda t: len(postings[t]))
         rare = rare[:CANDIDATE_TOKENS]
         if len(fp.tokens) >= 4 and len(rare) >= 2:
-            for i, first in enumerate(rare):
-                for second in rare[i + 1:]:
-                    found |= postings[first] & postings[second]
-                    if len(found) > MAX_CANDIDATES:
-                        return found
-            return found
+            # How many of the rare words each paper shares: one pass over their postings.
+            shared = np.bincount(np.concatenate(
+                [np.frombuffer(postings[t], dtype=np.int32) for t in rare]))
+            needed = 2
+            found = np.flatnonzero(shared >= needed)
+            while len(found) > MAX_CANDIDATES and needed < len(rare):
+                needed += 1
+                found = np.flatnonzero(shared >= needed)
+            return np.union1d(exact, found) if len(exact) else found
+        chosen = []
+        total = len(exact)
         for token in rare:
             size = len(postings[token])
-            if size > MAX_POSTING or len(found) + size > MAX_CANDIDATES:
+            if size > MAX_POSTING or total + size > MAX_CANDIDATES:
                 break
-            found |= postings[token]
-        return found
+            chosen.append(np.frombuffer(postings[token], dtype=np.int32))
+            total += size
+        return np.unique(np.concatenate([exact, *chosen])) if chosen else exact
 
     def matches(self, record: dict, exclude: set[int] | frozenset = frozenset()) -> list[tuple[int, Verdict]]:
         """Library papers that are (SAME) or may be (MAYBE) the record, best first."""
         fp = Fingerprint.of(record)
-        candidates = {doc_id: self._prints[doc_id].title
-                      for doc_id in self.candidates(fp) if doc_id not in exclude}
         out = []
         if fp.arxiv_id:
-            for doc_id in candidates:
-                if self._prints[doc_id].arxiv_id == fp.arxiv_id:
-                    out.append((doc_id, Verdict(SAME, 100.0, ["same arXiv id"])))
-        # rapidfuzz scores all candidates in C; only the close ones get the full rules.
-        close = process.extract(fp.title, candidates, scorer=fuzz.token_sort_ratio,
-                                score_cutoff=FLAG_SCORE, limit=None) if fp.title else []
-        for _, _, doc_id in close:
+            for doc_id in sorted(_multimap_get(self._arxiv, fp.arxiv_id) - set(exclude)):
+                out.append((doc_id, Verdict(SAME, 100.0, ["same arXiv id"])))
+        close = []
+        if fp.title:
+            ids = self._candidate_ids(fp)
+            lengths = self._lengths[ids]
+            size = len(fp.title)
+            ids = ids[(lengths >= size * _SHORTEST) & (lengths <= size * _LONGEST)]
+            if exclude:
+                ids = ids[~np.isin(ids, np.fromiter(exclude, dtype=np.int64))]
+            ids = ids.tolist()
+            titles = operator.itemgetter(*ids)(self._titles) if len(ids) > 1 else \
+                [self._titles[doc_id] for doc_id in ids]
+            # rapidfuzz scores all candidates in C; only the close ones get the full rules.
+            close = process.extract(fp.title, titles,
+                                    scorer=fuzz.ratio, score_cutoff=FLAG_SCORE, limit=None)
+            close = [ids[position] for _, _, position in close]
+        for doc_id in close:
             if any(doc_id == known for known, _ in out):
                 continue
             verdict = compare(fp, self._prints[doc_id])
