@@ -127,6 +127,7 @@ def status():
     state = _state()
     return {**state.library.count(), "data_dir": str(state.data_dir),
             "warnings": state.library.warnings, "indexes_ready": state.library.indexes_ready,
+            "renderings_pending": state.library.renderings_pending,
             "version": __version__,
             "api_version": API_VERSION}
 
@@ -252,6 +253,12 @@ def duplicates():
     return {"pairs": _library().duplicates()}
 
 
+@api.get("/duplicates/count")
+def duplicate_count():
+    """The number of pairs alone: the whole list is megabytes in a large library."""
+    return {"count": _library().duplicate_count()}
+
+
 def _id_field(body: dict, name: str) -> int:
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -342,6 +349,13 @@ def _export_args() -> dict:
             "abstract": True if abstract is None else abstract}
 
 
+def _encoded(text: str, piece: int = 1 << 20):
+    """The text as UTF-8, a piece at a time: a large library's file is ~100 MB, and the
+    whole of it encoded at once would be held twice."""
+    for start in range(0, len(text), piece):
+        yield text[start:start + piece].encode("utf-8")
+
+
 @api.get("/export.bib")
 def export_file():
     """The .bib file as a download (the library page's Export button)."""
@@ -350,7 +364,7 @@ def export_file():
     name = "papershelf"
     if args["tag"]:
         name += "-" + "".join(ch if ch.isalnum() else "-" for ch in args["tag"]).strip("-")
-    response = Response(text, mimetype="application/x-bibtex")
+    response = Response(_encoded(text), mimetype="application/x-bibtex")
     # Header values are Latin-1: an ASCII name, and the real one (a tag in any script) as
     # RFC 6266 filename*.
     ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "papershelf"

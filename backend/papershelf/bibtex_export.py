@@ -918,13 +918,14 @@ class Rendering:
     lines: str                  # the field lines, joined, without the ids field
     glyphs: frozenset[str]      # characters kept as UTF-8 (for the @preamble)
     math: frozenset[str]        # math fallbacks the @preamble must define
+    missing: tuple[tuple[str, str], ...] = ()   # what the entry lacks (see _missing)
 
 
 def render(paper: dict, *, abstract: bool = True, keywords: bool = True) -> Rendering:
     needs = _Needs()
     fields = _fields(paper, needs, abstract=abstract, keywords=keywords, aliases=[])
     return Rendering(_entry_type(paper), _field_lines(fields), frozenset(needs.glyphs),
-                     frozenset(needs.math))
+                     frozenset(needs.math), tuple(_missing(paper)))
 
 
 def _usable_export_key(key: object) -> bool:
@@ -977,19 +978,20 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
     report: dict = {"entries": 0, "incomplete": [], "assigned_keys": {}, "renamed_keys": [],
                     "dropped_aliases": [], "raw_characters": ""}
     used: set[str] = set(taken or ())
-    for p in papers:
-        if _usable_export_key(p.get("citation_key")):
+    usable = [_usable_export_key(p.get("citation_key")) for p in papers]
+    for p, has_key in zip(papers, usable):
+        if has_key:
             used.add(p["citation_key"])
         used.update(a for a in (p.get("key_aliases") or []) if isinstance(a, str))
 
     keyed: list[tuple[str, dict]] = []
     seen: set[str] = set()
     # Stable order for key decisions: papers with keys first (by key, then id).
-    order = sorted(range(len(papers)), key=lambda i: _order_key(papers[i], i))
+    order = sorted(range(len(papers)), key=lambda i: _order_key(papers[i], i, usable[i]))
     for i in order:
         paper = papers[i]
         key = paper.get("citation_key")
-        if not _usable_export_key(key):
+        if not usable[i]:
             key = citekeys.make_key(paper, used | seen)
             if paper.get("id") is not None:
                 report["assigned_keys"][paper["id"]] = key
@@ -1019,7 +1021,7 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
         needs.glyphs |= rendering.glyphs
         needs.math |= rendering.math
         chunks.append(_assemble(rendering.entry_type, key, rendering.lines, aliases))
-        missing = _missing(paper)
+        missing = rendering.missing
         if missing:
             report["incomplete"].append({
                 "id": paper.get("id"), "key": key, "title": paper.get("title"),
@@ -1032,9 +1034,8 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
     return "\n".join(head + chunks), report
 
 
-def _order_key(paper: dict, index: int) -> tuple:
+def _order_key(paper: dict, index: int, has: bool) -> tuple:
     key = paper.get("citation_key")
-    has = _usable_export_key(key)
     pid = paper.get("id")
     return (0 if has else 1, key.lower() if has else "", pid if isinstance(pid, int) else 0, index)
 

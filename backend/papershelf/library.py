@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from tinydb.table import Document
 
-from . import bibtex_export, citekeys, dedupe, records
+from . import bibtex_export, citekeys, dedupe, heap, records
 from . import tags as tagmod
 from .listing import SORTS, Columns
 from .render_cache import RenderCache
@@ -36,7 +36,8 @@ META = "meta"
 AUTO_EXPORTS = "auto_exports"
 MAX_SIGHTINGS = 100
 MAX_UNDO = 200
-SEARCH_CATCH_UP_PAUSE = 0.2  # seconds without changes before the search index catches up
+CATCH_UP_PAUSE = 0.2  # seconds without changes before background indexing and rendering go on
+RENDER_BATCH = 8       # papers rendered per turn of the background rendering
 
 # Capture may refresh these; it never overwrites a field the user corrected by hand.
 CAPTURE_REFRESHED = ("upvotes", "comments", "github_stars")
@@ -66,14 +67,21 @@ def hf_url(arxiv_id: str | None) -> str | None:
 _copy = json_copy
 
 
+
+
 class Library:
     """One user's library in one data directory. Thread-safe."""
 
     def __init__(self, directory: str | Path, *, durable: bool = True,
-                 background_indexing: bool = False, **storage_options):
+                 background_indexing: bool = False, keep_renderings: bool = False,
+                 cache_dir: str | Path | None = None, **storage_options):
         """Open the library. With ``background_indexing`` the search and duplicate indexes
         are built in a thread: look-ups and lists answer at once, while searches and
-        changes wait until the indexes are ready (seconds, for a large library)."""
+        changes wait until the indexes are ready (seconds, for a large library).
+        With ``keep_renderings`` (a long-running server) every paper's BibTeX rendering is
+        kept up to date in the background, so that an export only reads them. Derived
+        files (the renderings) go to ``cache_dir``, by default ``cache`` in the library
+        folder."""
         self.directory = Path(directory)
         self.db = LibraryDB(self.directory, durable=durable, **storage_options)
         self.papers = self.db.table(PAPERS)
@@ -88,11 +96,18 @@ class Library:
         self._lists_ready = threading.Event()
         self._indexes_ready = threading.Event()
         self._indexing_error: BaseException | None = None
-        self._search_wanted = threading.Event()
+        self._work_wanted = threading.Event()
         self._last_write = 0.0
-        self._renderings = RenderCache(self.directory / "cache" / "bibtex-renderings.bin")
+        cache_dir = Path(cache_dir) if cache_dir is not None else self.directory / "cache"
+        self._renderings = RenderCache(cache_dir / "bibtex-renderings.bin")
+        self._keep_renderings = keep_renderings
+        # Papers whose stored BibTeX rendering may be out of date. Rendering is most of an
+        # export's cost (about a millisecond a paper), so it is kept up to date in the
+        # background as papers change, the way the search index is, and an export only
+        # reads; an export that finds some still to do renders them itself.
+        self._render_pending: dict[int, None] = {}
         self._closed = False
-        threading.Thread(target=self._search_catch_up_loop, name="papershelf-search-index",
+        threading.Thread(target=self._catch_up_loop, name="papershelf-background",
                          daemon=True).start()
         self._rebuild_indexes(background=background_indexing)
 
@@ -103,7 +118,7 @@ class Library:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._search_wanted.set()  # ends the search indexing thread
+            self._work_wanted.set()  # ends the background thread
             self._renderings.close()
             self.db.storage.close()
 
@@ -171,22 +186,33 @@ class Library:
         with self._lock:
             papers, self._unindexed = self._unindexed, None
         if papers is not None:
-            threading.Thread(target=self._build_slow_indexes, args=(papers,),
+            threading.Thread(target=self._build_slow_indexes, args=(papers, True),
                              name="papershelf-indexing", daemon=True).start()
 
-    def _build_slow_indexes(self, papers: list[tuple[int, dict]]) -> None:
+    def _build_slow_indexes(self, papers: list[tuple[int, dict]], freeze: bool = False) -> None:
+        """``freeze``: a long-running process (see `heap.freeze`)."""
         try:
-            self._columns.build(papers)
-            for doc_id, doc in papers:
-                self._index_cheap(doc_id, None, doc, columns=False, arxiv=False)
+            with heap.collection_paused():
+                self._columns.build(papers)
+                for doc_id, doc in papers:
+                    self._index_cheap(doc_id, None, doc, columns=False, arxiv=False)
             self._lists_ready.set()
-            self._search.build(papers)
-            for doc_id, doc in papers:
-                if not doc.get("deleted_at"):
-                    self._dedupe.add(doc_id, doc)
+            with heap.collection_paused():
+                self._search.build(papers)
+                for doc_id, doc in papers:
+                    if not doc.get("deleted_at"):
+                        self._dedupe.add(doc_id, doc)
+            if self._keep_renderings:
+                with self._lock:
+                    # Renderings kept from an earlier run are checked (made if missing).
+                    self._render_pending.update(
+                        (doc_id, None) for doc_id, doc in papers if not doc.get("deleted_at"))
+                self._work_wanted.set()
         except BaseException as exc:  # noqa: BLE001 - the next caller rebuilds and sees it
             self._indexing_error = exc
         finally:
+            if freeze:
+                heap.freeze()
             self._lists_ready.set()
             self._indexes_ready.set()
 
@@ -249,6 +275,8 @@ class Library:
         if doc is not None and not doc.get("deleted_at"):
             self._dedupe.add(doc_id, doc)
         self._search_pending.setdefault(doc_id, old)
+        if self._keep_renderings and doc is not None and not doc.get("deleted_at"):
+            self._render_pending[doc_id] = None
 
     def _catch_up_search(self, limit: int | None = None) -> None:
         """Bring the search index up to date (at most ``limit`` papers); under the lock."""
@@ -259,19 +287,64 @@ class Library:
             if limit is not None:
                 limit -= 1
 
-    def _search_catch_up_loop(self) -> None:
+    def _catch_up_loop(self) -> None:
+        """The background thread: search indexing, then BibTeX renderings, of the papers
+        changed since. Only in a pause between changes, a few papers per turn: a burst of
+        saves is never slowed down by work on its own papers."""
         while not self._closed:
-            self._search_wanted.wait()
-            self._search_wanted.clear()
-            while self._search_pending and not self._closed:
-                # Only in a pause between changes, a few papers per hold of the lock:
-                # a burst of saves is never slowed down by indexing its own papers.
+            self._work_wanted.wait()
+            self._work_wanted.clear()
+            while (self._search_pending or self._render_pending) and not self._closed:
                 quiet = time.monotonic() - self._last_write
-                if quiet < SEARCH_CATCH_UP_PAUSE:
-                    time.sleep(SEARCH_CATCH_UP_PAUSE - quiet)
+                if quiet < CATCH_UP_PAUSE:
+                    time.sleep(CATCH_UP_PAUSE - quiet)
                     continue
-                with self._lock:
-                    self._catch_up_search(limit=10)
+                if self._search_pending:
+                    with self._lock:
+                        self._catch_up_search(limit=10)
+                else:
+                    self._render_some(RENDER_BATCH)
+                time.sleep(0)  # let a waiting request thread have the interpreter
+
+    def _render_some(self, limit: int) -> None:
+        """Render up to ``limit`` pending papers whose stored rendering is out of date.
+        The rendering itself runs outside the lock: documents are never changed in place,
+        and a paper changed meanwhile is simply queued again."""
+        todo = []
+        with self._lock:
+            while self._render_pending and len(todo) < limit and not self._closed:
+                doc_id = next(iter(self._render_pending))
+                del self._render_pending[doc_id]
+                doc = self._docs.get(doc_id)
+                if doc is None or doc.get("deleted_at"):
+                    continue
+                view = self._view(doc_id)
+                digest = self._renderings.stale(view, token=doc)
+                if digest is not None:
+                    todo.append((doc_id, doc, digest, view))
+        done = [(doc_id, doc, digest, bibtex_export.render(view))
+                for doc_id, doc, digest, view in todo]
+        with self._lock:
+            for doc_id, doc, digest, rendering in done:
+                if self._docs.get(doc_id) is doc and not self._closed:
+                    self._renderings.store(doc_id, digest, rendering, token=doc)
+
+    @property
+    def renderings_pending(self) -> int:
+        """Papers whose BibTeX rendering the background thread has still to check."""
+        return len(self._render_pending)
+
+    def refresh_renderings(self) -> None:
+        """Bring every stored BibTeX rendering up to date now (with ``keep_renderings``
+        the background thread does it in pauses between changes)."""
+        self._wait_for_indexes()
+        with self._lock:
+            self._render_pending.update(
+                (doc_id, None) for doc_id, doc in self._docs.items() if not doc.get("deleted_at"))
+        while self._render_pending and not self._closed:
+            self._render_some(64)
+        with self._lock:
+            self._renderings.finish(live_ids=self._docs)
 
     def _stored(self, doc_id: int) -> dict:
         doc = self._docs.get(doc_id)
@@ -326,8 +399,8 @@ class Library:
                     continue
                 self._index(doc_id, stored)
         self._last_write = time.monotonic()
-        if self._search_pending:
-            self._search_wanted.set()
+        if self._search_pending or self._render_pending:
+            self._work_wanted.set()
         self._changed()
         return result
 
@@ -831,22 +904,34 @@ class Library:
             self.flags.remove(doc_ids=remove)
         return dropped
 
+    def _open_flags(self) -> list[dict]:
+        """The flagged pairs still to review (under the lock): both papers live, not
+        dismissed, each pair once."""
+        dismissed = {(r["a"], r["b"]) for r in self.not_duplicates}
+        rows, seen = [], set()
+        for row in self.flags:
+            a, b = row["a"], row["b"]
+            if (a, b) in seen or (a, b) in dismissed:
+                continue
+            doc_a, doc_b = self._docs.get(a), self._docs.get(b)
+            if not doc_a or not doc_b or doc_a.get("deleted_at") or doc_b.get("deleted_at"):
+                continue
+            seen.add((a, b))
+            rows.append(row)
+        return rows
+
     def duplicates(self) -> list[dict]:
         with self._lock:
-            dismissed = {(r["a"], r["b"]) for r in self.not_duplicates}
-            pairs, seen = [], set()
-            for row in self.flags:
-                a, b = row["a"], row["b"]
-                if (a, b) in seen or (a, b) in dismissed:
-                    continue
-                doc_a, doc_b = self._docs.get(a), self._docs.get(b)
-                if not doc_a or not doc_b or doc_a.get("deleted_at") or doc_b.get("deleted_at"):
-                    continue
-                seen.add((a, b))
-                pairs.append({"a": self.public(a), "b": self.public(b), "score": row["score"],
-                              "reasons": row.get("reasons", [])})
+            pairs = [{"a": self.public(row["a"]), "b": self.public(row["b"]),
+                      "score": row["score"], "reasons": row.get("reasons", [])}
+                     for row in self._open_flags()]
             pairs.sort(key=lambda p: -p["score"])
             return pairs
+
+    def duplicate_count(self) -> int:
+        """How many pairs `duplicates` would list (the library page's badge)."""
+        with self._lock:
+            return len(self._open_flags())
 
     def dismiss_duplicate(self, a: int, b: int) -> None:
         with self._lock:
@@ -938,10 +1023,32 @@ class Library:
             # Read-only views of the documents: an export copies nothing it does not change.
             chosen, _ = self._columns.select(tag=tag, ids=ids or None, sort="added",
                                              order="asc", limit=len(self._docs) + 1)
-            papers = [self._view(i) for i in chosen]
+            docs, renderings = self._docs, self._renderings
+
+            def record(doc_id: int) -> dict:
+                # What the export reads of a paper with a key and a stored rendering: the
+                # full record is made only for papers rendered now or given a key now.
+                doc = docs[doc_id]
+                if citekeys.is_usable_key(doc.get("citation_key")):
+                    return {"id": doc_id, "citation_key": doc["citation_key"],
+                            "key_aliases": doc.get("key_aliases") or [], "title": doc.get("title")}
+                return self._view(doc_id)
+
+            def renderer(paper: dict, **options) -> bibtex_export.Rendering:
+                # The stored document stands for the paper's content (never changed in
+                # place): a rendering checked against it is read without hashing.
+                doc_id = paper["id"]
+                token = docs[doc_id]
+                stored = renderings.checked(doc_id, token, **options)
+                if stored is not None:
+                    return stored
+                return renderings(self._view(doc_id), token=token, **options)
+
+            papers = [record(i) for i in chosen]
+
             text, report = bibtex_export.export(papers, abstract=abstract,
                                                 taken=citekeys.LoweredKeys(self._by_key),
-                                                renderer=self._renderings)
+                                                renderer=renderer)
             self._renderings.finish(live_ids=self._docs)
             assigned = {int(k): v for k, v in (report.get("assigned_keys") or {}).items()}
         if assigned:

@@ -6,9 +6,12 @@ keeps one rendering per paper, under a hash of everything the rendering reads (t
 paper and the export options), in an append-only file beside the library:
 
     record = header (paper id, hash, payload length, crc32)
-             + payload (entry type, raw characters, math fallbacks, field lines; UTF-8)
+             + payload (entry type, raw characters, math fallbacks, what the entry lacks
+               as JSON, field lines; UTF-8)
 
-Only the file offsets are held in memory. The file is derived data: a torn or damaged
+Only the file offsets are held in memory, and, for a caller that can tell (the library:
+its documents are replaced, never changed in place), which document each stored
+rendering was checked against, so that an unchanged paper is not even hashed again. The file is derived data: a torn or damaged
 record (a crash while appending) ends the readable part, and everything after it is
 simply rendered again. When more than half the file is superseded renderings, it is
 rewritten with the live ones (temp file and rename).
@@ -27,7 +30,7 @@ import orjson
 from .bibtex_export import Rendering, render
 
 _HEADER = struct.Struct("<QQII")   # paper id, hash, payload length, crc32 of the payload
-FORMAT = b"papershelf-bibtex-renderings 2\n"
+FORMAT = b"papershelf-bibtex-renderings 3\n"
 _SEPARATOR = "\x00"  # never in a rendering: export text is cleaned of control characters
 
 
@@ -51,6 +54,7 @@ class RenderCache:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._index: dict[int, tuple[int, int, int]] | None = None   # id -> hash, offset, length
+        self._checked: dict[int, tuple[object, bool, bool]] = {}  # id -> (token, abstract, keywords)
         self._end = 0
         self._reader = None
         self._writer = None
@@ -62,23 +66,30 @@ class RenderCache:
             return
         self._index = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        offset = 0
         try:
-            data = self.path.read_bytes()
+            # Read record by record: the file is about as large as the export itself, and
+            # holding it whole would double the memory an export needs.
+            with open(self.path, "rb") as fh:
+                if fh.read(len(FORMAT)) == FORMAT:
+                    offset = len(FORMAT)
+                    while True:
+                        header = fh.read(_HEADER.size)
+                        if len(header) < _HEADER.size:
+                            break
+                        paper_id, digest, length, crc = _HEADER.unpack(header)
+                        payload = fh.read(length)
+                        if len(payload) != length or zlib.crc32(payload) != crc:
+                            break  # torn or damaged from here on: rendered again when needed
+                        start = offset + _HEADER.size
+                        self._index[paper_id] = (digest, start, length)
+                        offset = start + length
         except FileNotFoundError:
-            data = b""
-        if not data.startswith(FORMAT):
-            data = FORMAT
+            pass
+        if offset == 0:
             self.path.write_bytes(FORMAT)
-        offset = len(FORMAT)
-        while offset + _HEADER.size <= len(data):
-            paper_id, digest, length, crc = _HEADER.unpack_from(data, offset)
-            start = offset + _HEADER.size
-            payload = data[start:start + length]
-            if len(payload) != length or zlib.crc32(payload) != crc:
-                break  # torn or damaged from here on: rendered again when needed
-            self._index[paper_id] = (digest, start, length)
-            offset = start + length
-        if offset != len(data):
+            offset = len(FORMAT)
+        elif offset != self.path.stat().st_size:
             with open(self.path, "r+b") as fh:
                 fh.truncate(offset)
         self._end = offset
@@ -91,51 +102,125 @@ class RenderCache:
                 handle.close()
         self._reader = self._writer = None
         self._index = None
+        self._checked = {}
 
     def _read(self, offset: int, length: int) -> Rendering | None:
         self._writer.flush()
         payload = os.pread(self._reader.fileno(), length, offset)
         try:
-            entry_type, glyphs, math, lines = payload.decode("utf-8").split(_SEPARATOR, 3)
-        except ValueError:
+            entry_type, glyphs, math, missing, lines = payload.decode("utf-8").split(_SEPARATOR, 4)
+            missing = tuple(tuple(item) for item in orjson.loads(missing))
+        except ValueError:  # orjson's decode error is one too
             return None
         return Rendering(entry_type, lines, frozenset(glyphs),
-                         frozenset(math.split(" ")) if math else frozenset())
+                         frozenset(math.split(" ")) if math else frozenset(), missing)
 
-    def _append(self, paper_id: int, digest: int, rendering: Rendering) -> None:
+    def _append(self, paper_id: int, digest: int, rendering: Rendering) -> bool:
         if any(_SEPARATOR in part for part in (rendering.lines, *rendering.glyphs)) or \
                 any(" " in name or _SEPARATOR in name for name in rendering.math):
-            return  # cannot be stored in this layout; rendered again next time
+            return False  # cannot be stored in this layout; rendered again next time
         payload = _SEPARATOR.join((
             rendering.entry_type, "".join(sorted(rendering.glyphs)),
-            " ".join(sorted(rendering.math)), rendering.lines)).encode("utf-8")
+            " ".join(sorted(rendering.math)), orjson.dumps(rendering.missing).decode(),
+            rendering.lines)).encode("utf-8")
         self._writer.write(_HEADER.pack(paper_id, digest, len(payload), zlib.crc32(payload)))
         self._writer.write(payload)
         self._index[paper_id] = (digest, self._end + _HEADER.size, len(payload))
+        self._checked.pop(paper_id, None)  # checked against what was stored before
         self._end += _HEADER.size + len(payload)
+        return True
 
     # ------------------------------------------------------------------ use
-    def __call__(self, paper: dict, *, abstract: bool = True, keywords: bool = True) -> Rendering:
+    def __call__(self, paper: dict, *, abstract: bool = True, keywords: bool = True,
+                 token: object = None) -> Rendering:
+        """``token``: an object that stands for this exact content of the paper as long as
+        it is alive (the library's stored document); a paper whose stored rendering was
+        checked against the same token is read without being hashed."""
         paper_id = paper.get("id")
-        digest = _hash(paper, abstract, keywords)
-        if not isinstance(paper_id, int) or paper_id < 0 or not digest:
+        if not isinstance(paper_id, int) or paper_id < 0:
             return render(paper, abstract=abstract, keywords=keywords)
         try:
             self._open()
+            if token is not None:
+                rendering = self.checked(paper_id, token, abstract=abstract, keywords=keywords)
+                if rendering is not None:
+                    return rendering
             known = self._index.get(paper_id)
+            digest = _hash(paper, abstract, keywords)
+            if not digest:
+                return render(paper, abstract=abstract, keywords=keywords)
             if known is not None and known[0] == digest:
                 rendering = self._read(known[1], known[2])
                 if rendering is not None:
                     self.hits += 1
+                    self._check(paper_id, token, abstract, keywords)
                     return rendering
             self.misses += 1
             rendering = render(paper, abstract=abstract, keywords=keywords)
-            self._append(paper_id, digest, rendering)
+            stored = self._append(paper_id, digest, rendering)
+            self._check(paper_id, token if stored else None, abstract, keywords)
             return rendering
         except OSError:
             # The cache is only a speed-up: a full disk or a lost file never fails an export.
             self.close()
             return render(paper, abstract=abstract, keywords=keywords)
+
+    def checked(self, paper_id: int, token: object, *, abstract: bool = True,
+                keywords: bool = True) -> Rendering | None:
+        """The stored rendering of a paper if it was checked against ``token`` (see
+        calling the cache) with these options, else None: the caller need not even make
+        the paper's full record for an unchanged paper."""
+        try:
+            self._open()
+            known = self._index.get(paper_id)
+            seen = self._checked.get(paper_id)
+            if known is None or seen is None or seen[0] is not token or \
+                    seen[1] != abstract or seen[2] != keywords:
+                return None
+            rendering = self._read(known[1], known[2])
+        except OSError:
+            self.close()
+            return None
+        if rendering is not None:
+            self.hits += 1
+        return rendering
+
+    def _check(self, paper_id: int, token: object, abstract: bool, keywords: bool) -> None:
+        if token is None:
+            self._checked.pop(paper_id, None)
+        elif paper_id in self._index:
+            self._checked[paper_id] = (token, abstract, keywords)
+
+    def stale(self, paper: dict, *, token: object = None) -> int | None:
+        """The paper's hash if its stored rendering (of a full export: abstract and
+        keywords) is missing or out of date: render it and :meth:`store` it. None if it is
+        up to date, or the paper is never cached. ``token``: as for calling the cache."""
+        paper_id = paper.get("id")
+        if not isinstance(paper_id, int) or paper_id < 0:
+            return None
+        digest = _hash(paper, True, True)
+        if not digest:
+            return None
+        try:
+            self._open()
+        except OSError:
+            self.close()
+            return None
+        known = self._index.get(paper_id)
+        if known is not None and known[0] == digest:
+            self._check(paper_id, token, True, True)
+            return None
+        return digest
+
+    def store(self, paper_id: int, digest: int, rendering: Rendering, *, token: object = None) -> None:
+        """Keep a rendering made elsewhere (see :meth:`stale`), written out at once."""
+        try:
+            self._open()
+            stored = self._append(paper_id, digest, rendering)
+            self._writer.flush()
+            self._check(paper_id, token if stored else None, True, True)
+        except OSError:
+            self.close()
 
     def finish(self, live_ids: Iterable[int] | None = None) -> None:
         """After an export: write out the buffer, drop renderings of papers no longer in
@@ -147,6 +232,7 @@ class RenderCache:
                 live = set(live_ids)
                 for paper_id in [i for i in self._index if i not in live]:
                     del self._index[paper_id]
+                    self._checked.pop(paper_id, None)
             self._writer.flush()
             used = sum(_HEADER.size + length for _, _, length in self._index.values())
             if self._end > 2 * used + (1 << 20):
@@ -164,5 +250,7 @@ class RenderCache:
                 out.write(_HEADER.pack(paper_id, digest, length, zlib.crc32(payload)))
                 out.write(payload)
         os.replace(tmp, self.path)
+        checked = self._checked  # the same renderings, at new offsets
         self.close()
         self._open()
+        self._checked = checked

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from waitress.server import create_server
 
-from . import APP_NAME
+from . import APP_NAME, heap
 from .app import create_app
 from .config import DEFAULT_PORT, library_dir
 from .library import Library
@@ -104,8 +104,12 @@ def _check_secrets(data_dir: Path) -> None:
 
 
 def open_library(data_dir: Path, *, background_indexing: bool = False) -> Library:
+    """The library of a data folder; ``background_indexing`` for a server: indexes built
+    and BibTeX renderings kept up to date in the background (in ``cache/`` beside the
+    library folder: derived data, never part of a backup)."""
     try:
         return Library(library_dir(data_dir), background_indexing=background_indexing,
+                       keep_renderings=background_indexing, cache_dir=data_dir / "cache",
                        **_storage_options())
     except StorageDamaged as exc:
         raise StartupError(f"{exc} To put a backup in its place: papershelf restore BACKUP_FILE "
@@ -219,6 +223,7 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
         _check_secrets(data_dir)
         # The server answers look-ups while the search and duplicate indexes are built.
         library = open_library(data_dir, background_indexing=True)
+        heap.freeze()  # the documents; the indexes are frozen once built
         try:
             app = create_app(library, data_dir, port)
             wsgi = _bind(app, host, port)

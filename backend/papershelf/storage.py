@@ -35,12 +35,14 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
+
+from . import heap
 
 SNAPSHOT_NAME = "library.json"
 PREVIOUS_SNAPSHOT_NAME = "library.prev.json"
@@ -107,12 +109,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file."""
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` (bytes, or pieces of them) so that a crash leaves
+    either the old or the new file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, (bytes, bytearray)):
+                fh.write(data)
+            else:
+                for piece in data:
+                    fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -218,9 +225,83 @@ class _ReadView(MutableMapping):
         return list(self.overlay.raw_items())
 
 
+# The snapshot is one JSON object of tables of documents, written one document per line:
+#
+#     {
+#     "papers":{
+#     "1":{"title":...},
+#     "2":{"title":...}
+#     },
+#     "_meta":{
+#     "1":{"seq":...}
+#     }
+#     }
+#
+# Still plain JSON (TinyDB's own layout, readable by anything), but it is written and read a
+# line at a time: a large library is never held as one ~100 MB string beside its documents.
+_SNAPSHOT_START = b"{\n"
+
+
+def _snapshot_lines(data: dict) -> Iterator[bytes]:
+    yield _SNAPSHOT_START
+    names = list(data)
+    for number, name in enumerate(names, 1):
+        yield _dumps(name) + b":{\n"
+        items = list(data[name].items())
+        for position, (key, document) in enumerate(items, 1):
+            yield _dumps(str(key)) + b":" + _dumps(document) + (b",\n" if position < len(items) else b"\n")
+        yield b"},\n" if number < len(names) else b"}\n"
+    yield b"}\n"
+
+
+def _parse_snapshot_lines(lines: Iterable[bytes]) -> dict:
+    """The tables of a snapshot in the layout above (after its first line); ValueError if
+    it is not exactly that (a torn or edited file)."""
+    tables: dict[str, dict] = {}
+    table: dict | None = None
+    more_tables = True      # the last table line ended with a comma (or none was read yet)
+    more_documents = False  # the last document line ended with a comma
+    ended = False
+    for line in lines:
+        if ended:
+            if line.strip():
+                raise ValueError("text after the end of the snapshot")
+            continue
+        if not line.endswith(b"\n"):
+            raise ValueError("the snapshot ends in the middle of a line")
+        if table is None:
+            if line == b"}\n" and not (more_tables and tables):
+                ended = True
+                continue
+            if not more_tables or not line.endswith(b":{\n"):
+                raise ValueError("a table was expected in the snapshot")
+            name = _loads(line[:-3])
+            if not isinstance(name, str):
+                raise ValueError("a table name was expected in the snapshot")
+            table = tables[name] = {}
+            more_documents = False
+            continue
+        if line in (b"}\n", b"},\n") and not more_documents:
+            table = None
+            more_tables = line == b"},\n"
+            continue
+        more_documents = line.endswith(b",\n")
+        entry = _loads(b"{" + line[:-2 if more_documents else -1] + b"}")
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ValueError("one document per line was expected in the snapshot")
+        table.update(entry)
+    if not ended:
+        raise ValueError("the snapshot ends early")
+    return tables
+
+
 def _read_snapshot(path: Path) -> tuple[dict, int]:
-    with open(path, "rb") as fh:
-        data = _loads(fh.read())
+    with open(path, "rb") as fh, heap.collection_paused():
+        first = fh.readline()
+        if first == _SNAPSHOT_START:
+            data = _parse_snapshot_lines(fh)
+        else:  # written whole (older versions, other programs): any JSON layout
+            data = _loads(first + fh.read())
     if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
         raise ValueError("not a TinyDB document: tables must be objects")
     meta = data.pop(META_TABLE, {}) or {}
@@ -552,7 +633,6 @@ class JournalStorage(Storage):
     def _store_snapshot(self, frozen: dict, seq: int) -> None:
         data = dict(frozen)
         data[META_TABLE] = {"1": {"seq": seq, "written_at": time.time()}}
-        payload = _dumps(data)
         current = self.directory / SNAPSHOT_NAME
         previous = self.directory / PREVIOUS_SNAPSHOT_NAME
         previous_seq = 0
@@ -560,7 +640,7 @@ class JournalStorage(Storage):
             # The current snapshot becomes the fallback; a damaged one is never kept as such.
             previous_seq = self._snapshot_seq
             os.replace(current, previous)
-        write_atomically(current, payload)
+        write_atomically(current, _snapshot_lines(data))
         self._snapshot_seq = seq
         # A segment may go once the previous snapshot (the fallback) covers all of it.
         segments = self._segments()

@@ -662,9 +662,12 @@ def test_possible_duplicates_are_listed_and_dismissed_for_good(api):
     assert pair["reasons"] and all(isinstance(r, str) for r in pair["reasons"])
     assert api.paper(a["id"])["deleted_at"] is None and api.paper(b["id"])["deleted_at"] is None
 
+    listed = len(api.ok("GET", "/api/duplicates")["pairs"])
+    assert api.ok("GET", "/api/duplicates/count") == {"count": listed}
     assert api.ok("POST", "/api/duplicates/dismiss", {"a": b["id"], "b": a["id"]}) == \
         {"dismissed": [b["id"], a["id"]]}
     assert pairs_of(api, a["id"], b["id"]) == []
+    assert api.ok("GET", "/api/duplicates/count") == {"count": listed - 1}
     total = api.total()
     # Seeing either record again merges it into itself and flags nothing.
     again_b = api.save({"title": b["title"], "published": "2023-06-01"})

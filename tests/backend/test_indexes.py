@@ -5,6 +5,7 @@ rendering cache, and a library whose indexes are built in the background."""
 from __future__ import annotations
 
 import random
+import time
 
 import numpy as np
 import pytest
@@ -276,3 +277,53 @@ def test_library_with_background_indexes_saves_and_searches_correctly(tmp_path):
     assert [p["id"] for p in reopened.list_papers(q="zebra")["papers"]] == [5]
     assert reopened.list_papers(q="diffusion networks")["total"] == 12
     reopened.close()
+
+
+def _wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "background work did not finish"
+        time.sleep(0.02)
+
+
+def test_library_keeps_bibtex_renderings_up_to_date_in_the_background(tmp_path):
+    cache_dir = tmp_path / "derived"
+    lib = Library(tmp_path / "lib", keep_renderings=True, cache_dir=cache_dir)
+    titles = [f"{a} {b} of {c}" for a in WORDS[:5] for b in WORDS[5:9] for c in ("graphs", "sets")]
+    cards, _ = records.clean_batch({"papers": [_card(i, t) for i, t in enumerate(titles)]})
+    lib.save_cards(cards)
+    _wait_for(lambda: lib.renderings_pending == 0)
+    assert (cache_dir / "bibtex-renderings.bin").stat().st_size > 0
+    assert not (tmp_path / "lib" / "cache").exists(), "derived files stay out of the library"
+    cache = lib._renderings
+    text, _ = lib.export_bibtex()   # papers get their citation keys here: they change...
+    _wait_for(lambda: lib.renderings_pending == 0)
+    misses = cache.misses
+    again, _ = lib.export_bibtex()  # ...and are rendered again in the background
+    assert again == text and cache.misses == misses
+    # A change: the paper is rendered again, outside any export.
+    lib.update(3, {"title": "A wholly new title"})
+    assert lib.renderings_pending >= 1
+    _wait_for(lambda: lib.renderings_pending == 0)
+    changed, _ = lib.export_bibtex()
+    assert cache.misses == misses and "A wholly new title" in changed
+    assert changed == bibtex_export.export(
+        [lib._view(i) for i in sorted(lib._docs)], renderer=bibtex_export.render)[0]
+    lib.close()
+    # Another process finds them stored.
+    reopened = Library(tmp_path / "lib", keep_renderings=True, cache_dir=cache_dir)
+    reopened._wait_for_indexes()
+    _wait_for(lambda: reopened.renderings_pending == 0)
+    assert reopened.export_bibtex()[0] == changed
+    assert reopened._renderings.misses == 0 and reopened._renderings.hits == len(titles)
+    reopened.close()
+
+
+def test_library_without_background_rendering_renders_at_export(tmp_path):
+    lib = Library(tmp_path / "lib")
+    cards, _ = records.clean_batch({"papers": [_card(i, f"{w} networks") for i, w in enumerate(WORDS[:6])]})
+    lib.save_cards(cards)
+    assert lib.renderings_pending == 0
+    text, _ = lib.export_bibtex()
+    assert lib._renderings.misses == 6 and "@" in text
+    lib.close()

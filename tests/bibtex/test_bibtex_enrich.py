@@ -143,7 +143,7 @@ class Recorder:
         self.calls.append((arxiv_id, fields))
         self.event.set()
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
+    def wait_for(self, count: int, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if len(self.calls) >= count:
