@@ -138,6 +138,7 @@ def measure_size(args, size: int, plan: Plan, python: str, pythonpath: str, chro
         server = run.backend(data_dir)
         try:
             server.start()
+            server.wait_until_indexed()  # steady state: the cold start is measured apart
             phase("reads", lambda: run.reads(server))
             if chromium is not None:
                 def browser():

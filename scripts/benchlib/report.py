@@ -43,7 +43,7 @@ FIGURES = (
            "≤ 16 ms", naive_text="no naive design defined for the content script"),
     Figure("page_first", "library page: navigation → first rows shown, Chromium", "ms", 1000,
            "≤ 1 s", floor_text="no floor", naive_text="no naive page"),
-    Figure("page_key", "library page: filter per keystroke (query sent → rows shown), Chromium",
+    Figure("page_key", "library page: filter per keystroke (key pressed → rows shown), Chromium",
            "ms", 50, "≤ 50 ms", floor_text="no floor", naive_text="no naive page"),
 )
 
@@ -51,7 +51,10 @@ METHODS = """\
 How each figure is taken (every figure in several rounds; the table shows the median of
 the rounds' values; ours is measured over HTTP against `python -m papershelf serve` on a
 copy of the library, PAPERSHELF_ENRICH=0, one keep-alive connection, the token from
-`secrets.json`):
+`secrets.json`). The backend answers look-ups at once after start but builds its list,
+search and duplicate indexes in a background thread; every figure but the cold start is
+taken once that is done (`indexes_ready` in `/api/status`), and the cold start's notes give
+when it was:
 
 - **save one / save a page of 50**: new cards (never in the library), `POST /api/papers`,
   each round on a fresh copy of the library (a round adds at most its own cards).
@@ -76,9 +79,12 @@ copy of the library, PAPERSHELF_ENRICH=0, one keep-alive connection, the token f
   queries. Floor: a substring scan of one pre-lowered text (title, abstract, authors,
   tags) per paper. Naive: TinyDB search on JSONStorage with a Python predicate doing
   case-insensitive substring matching over those fields.
-- **export**: `GET /api/export.bib` of the whole library, wall time. Naive: reading the
-  JSONStorage file with TinyDB, then the project's own exporter
-  (`bibtex_export.export`).
+- **export**: `GET /api/export.bib` of the whole library, wall time. The backend keeps
+  each paper's rendering up to date in the background as papers change, so the library,
+  as in use, has them stored (the build makes them as the server would). Naive: reading
+  the JSONStorage file with TinyDB, then the project's own exporter
+  (`bibtex_export.export`), rendering every paper: also about what our export costs when
+  no rendering is stored yet (the first minutes after importing a large .bib file).
 - **cold start**: from starting the process to the first answered `POST /api/papers/lookup`
   (the library loaded). Floor: a bare `python -c` that json-loads the snapshot file. Naive:
   a process opening `TinyDB(path)` and reading the table. The files are in the page cache
@@ -94,8 +100,8 @@ copy of the library, PAPERSHELF_ENRICH=0, one keep-alive connection, the token f
   to each of the 100 cards and a layout, in the same page without the extension.
 - **library page**: a fresh browser context per load; navigation start → the first row
   with a paper in the DOM, laid out. Per keystroke: typing a word letter by letter into the
-  search box; ours is from the page sending the new query (after its input debounce) to
-  the rows showing it; the notes give the time from the keystroke, debounce included.
+  search box; ours is the median from the key being pressed to the rows showing the new
+  query (any wait of the page before it sends the query included); the notes split it.
 """
 
 

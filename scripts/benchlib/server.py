@@ -124,6 +124,24 @@ class Backend:
         self.stop()
         raise RuntimeError(f"backend did not answer within {timeout}s:\n{self.log()}")
 
+    def wait_until_indexed(self, timeout: float = 600) -> float:
+        """Wait until the backend has built its search, list and duplicate indexes and
+        checked its stored BibTeX renderings (background work after start, see
+        ``indexes_ready`` and ``renderings_pending``); returns the seconds waited.
+        The steady-state figures are measured after this, the cold start before it."""
+        client = self.client()
+        t0 = time.perf_counter()
+        try:
+            while time.perf_counter() - t0 < timeout:
+                status, body = client.request("GET", "/api/status")
+                answer = json.loads(body) if status == 200 else {}
+                if answer.get("indexes_ready", True) and not answer.get("renderings_pending"):
+                    return time.perf_counter() - t0
+                time.sleep(0.05)
+        finally:
+            client.close()
+        raise RuntimeError(f"indexes not ready within {timeout}s:\n{self.log()}")
+
     def client(self) -> Client:
         return Client(self.port, self.token)
 

@@ -46,7 +46,8 @@ def build(args: dict) -> dict:
     started = time.perf_counter()
     data_dir.mkdir(parents=True, exist_ok=True)
     security.Secrets(data_dir)  # the token, as `papershelf serve` would make it
-    library = _open_library(data_dir, durable=False)
+    # Derived files where `papershelf serve` keeps them (beside the library folder).
+    library = _open_library(data_dir, durable=False, cache_dir=data_dir / "cache")
     totals = {"created": 0, "merged": 0, "possible_duplicates": 0}
 
     def add(result):
@@ -67,6 +68,10 @@ def build(args: dict) -> dict:
         i += len(batch)
     papers = library.all_papers()
     count = library.count()
+    if hasattr(library, "refresh_renderings"):
+        # A library in use has its BibTeX renderings kept up to date as papers arrive
+        # (the server does it in the background): the built one has them too.
+        library.refresh_renderings()
     library.close()
     Path(args["dump"]).write_text(json.dumps(papers, ensure_ascii=False), encoding="utf-8")
     return {"papers": count["papers"], "cards_used": i, **totals,
