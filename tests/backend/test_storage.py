@@ -183,3 +183,29 @@ def test_read_tables_changes_nothing_on_disk(tmp_path):
     tables = read_tables(tmp_path)
     assert [d["title"] for d in tables["papers"].values()] == ["one"]
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_snapshot_is_plain_json_one_document_a_line_and_a_cut_one_is_refused(tmp_path):
+    db, papers = reopen(tmp_path)
+    for i in range(5):
+        papers.insert({"title": f"paper {i}\nwith a newline", "tags": ["a", "b"]})
+    db.table("flags")  # an empty table is written too
+    db.storage.snapshot()
+    db.close()
+    raw = (tmp_path / SNAPSHOT_NAME).read_bytes()
+    whole = json.loads(raw)  # any JSON reader takes it
+    assert [d["title"] for d in whole["papers"].values()] == [f"paper {i}\nwith a newline" for i in range(5)]
+    lines = raw.split(b"\n")
+    assert lines[0] == b"{" and sum(line.startswith(b'"') and b'"title"' in line for line in lines) == 5
+    db, papers = reopen(tmp_path)
+    assert len(papers) == 5
+    db.close()
+    # Cut at a line boundary (every line whole, the end missing): damaged, not a shorter library.
+    from papershelf.storage import _read_snapshot
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(b"\n".join(lines[:4]) + b"\n")
+    with pytest.raises(ValueError):
+        _read_snapshot(cut)
+    # A snapshot written whole on one line (older versions, other programs) still loads.
+    cut.write_bytes(json.dumps(whole).encode())
+    assert len(_read_snapshot(cut)[0]["papers"]) == 5
