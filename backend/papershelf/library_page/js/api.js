@@ -79,6 +79,7 @@ export const api = {
   deleteTag: (name) => request("DELETE", `/tags/${enc(name)}`),
 
   duplicates: () => request("GET", "/duplicates"),
+  duplicateCount: () => request("GET", "/duplicates/count"),
   merge: (keep, other, fields) => request("POST", "/duplicates/merge", { body: { keep, other, fields } }),
   dismiss: (a, b) => request("POST", "/duplicates/dismiss", { body: { a, b } }),
 

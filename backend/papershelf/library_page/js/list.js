@@ -14,7 +14,8 @@ const FETCH_DELAY = 40;    // ms: wait for a fast scroll to settle before fetchi
 export class PaperList {
   /**
    * @param {HTMLElement} viewport  scrolling element (the list body)
-   * @param {object} hooks  {onOpen(paper, index), onSelection(set), onTotal(total, loaded), onCursor(index), onToggleStar(paper), onError(err), onIdle()}
+   * @param {object} hooks  {onOpen(paper, index), onSelection(set), onTotal(total, loaded), onCursor(index), onToggleStar(paper), onError(err),
+   *                          onIdle() (no page is being fetched), superseded() (true: a newer query is about to replace this one)}
    */
   constructor(viewport, hooks) {
     this.viewport = viewport;
@@ -45,8 +46,21 @@ export class PaperList {
     this._raf = 0;
     this._fetchTimer = 0;
     this._scrolled = false;     // scrolled since the last setParams
-    viewport.addEventListener("scroll", () => { this._scrolled = true; this.schedule(); }, { passive: true });
-    new ResizeObserver(() => this.schedule()).observe(viewport);
+    // The viewport's scroll offset and height, kept from its events: reading them while
+    // rendering would make the browser lay out the rows just changed, once more per render.
+    this.top = 0;
+    this.height = 0;
+    this._sizerHeight = -1;
+    viewport.addEventListener("scroll", () => {
+      this.top = viewport.scrollTop;
+      this._scrolled = true;
+      this.schedule();
+    }, { passive: true });
+    new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1].contentRect;
+      this.height = box.height;
+      this.schedule();
+    }).observe(viewport);
     this.rowsBox.addEventListener("click", (e) => this._onClick(e));
     this.rowsBox.addEventListener("dblclick", (e) => {
       const row = e.target.closest(".row");
@@ -76,6 +90,7 @@ export class PaperList {
     if (this._scrolled) {
       // (only when needed: setting scrollTop makes the browser lay the page out now)
       this.viewport.scrollTop = 0;
+      this.top = 0;
       this._scrolled = false;
     }
     this.loadedOnce = false;
@@ -137,6 +152,10 @@ export class PaperList {
       const data = await promise;
       if (gen !== this.gen) return;
       this.inflight.delete(p);
+      // An answer to a query the user has already typed past is not shown: the rows on
+      // screen stay until the newer query's answer (onIdle sends it).
+      if (this.replacing && this.hooks.superseded && this.hooks.superseded()) return;
+      const fresh = this.replacing || !this.loadedOnce;
       if (this.replacing) {
         // the previous query's rows give way to this one's
         this.replacing = false;
@@ -153,7 +172,10 @@ export class PaperList {
         this.hooks.onTotal && this.hooks.onTotal(total);
       }
       this._evict(p);
-      this.renderNow();
+      // A new query's rows: those on screen at once, the ones kept ready past its edges in
+      // the next frame (fewer rows to lay out before the answer can be seen).
+      this.renderNow(fresh ? 0 : OVERSCAN);
+      if (fresh) this.schedule();
       this._ready();
     } catch (e) {
       if (gen !== this.gen || (e && e.name === "AbortError")) return;
@@ -217,23 +239,30 @@ export class PaperList {
   }
 
   /** Render at once (fresh rows arrived: they are shown in this task, not the next frame). */
-  renderNow() {
+  renderNow(overscan = OVERSCAN) {
     if (this._raf) { cancelAnimationFrame(this._raf); this._raf = 0; }
-    this.render();
+    this.render(overscan);
   }
 
-  _range() {
+  _range(overscan = OVERSCAN) {
     const rh = this.rowHeight;
-    const top = this.viewport.scrollTop;
-    const height = this.viewport.clientHeight || 600;
-    const first = Math.max(0, Math.floor(top / rh) - OVERSCAN);
-    const last = Math.min(this.total, Math.ceil((top + height) / rh) + OVERSCAN);
+    // Before the first resize report (and while the list is hidden) the window's height
+    // less the bars above the list stands in: asking the viewport would lay out the page
+    // before its first rows are in it.
+    const height = this.height || Math.max(rh, (window.innerHeight || 900) - 120);
+    // a shorter list than the offset scrolled to: the browser is about to scroll back
+    const top = Math.max(0, Math.min(this.top, this.total * rh - height));
+    const first = Math.max(0, Math.floor(top / rh) - overscan);
+    const last = Math.min(this.total, Math.ceil((top + height) / rh) + overscan);
     return [first, last];
   }
 
-  render() {
-    this.sizer.style.height = `${this.total * this.rowHeight}px`;
-    const [first, last] = this._range();
+  render(overscan = OVERSCAN) {
+    const [first, last] = this._range(overscan);
+    if (this._sizerHeight !== this.total) {
+      this._sizerHeight = this.total;
+      this.sizer.style.height = `${this.total * this.rowHeight}px`;
+    }
     // recycle rows that scrolled away
     for (const [i, el] of this.rowEls) {
       if (i < first || i >= last) {
@@ -426,6 +455,7 @@ export class PaperList {
     const vp = this.viewport;
     if (top < vp.scrollTop) vp.scrollTop = top;
     else if (top + rh > vp.scrollTop + vp.clientHeight) vp.scrollTop = top + rh - vp.clientHeight;
+    this.top = vp.scrollTop;
   }
 
   open(i) {

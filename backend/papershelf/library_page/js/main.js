@@ -2,7 +2,7 @@
 import { firstPage } from "./start.js";
 import { api, onConnectivity } from "./api.js";
 import { DEFAULTS, SORTS, parseHash, listParams, effectiveSort as sortOf, effectiveOrder as orderOf } from "./query.js";
-import { h, $, $$, clear, icon, debounce, plural } from "./dom.js";
+import { h, $, $$, clear, icon, debounce, plural, formatNumber, loadNumberFormat, numberFormatLoaded } from "./dom.js";
 import { PaperList } from "./list.js";
 import { DetailPane } from "./detail.js";
 import { DuplicatesView } from "./duplicates.js";
@@ -41,7 +41,15 @@ function hashFor(view, st = state) {
   const s = u.toString();
   return `#/${view}${s ? `?${s}` : ""}`;
 }
-function writeHash() {
+// Writing the address (history.replaceState) takes the page several milliseconds and makes
+// the browser fetch and decode the page's icon again: while the search box is being typed
+// in, the address follows when the typing pauses.
+const HASH_DELAY = 300;
+let hashTimer = 0;
+function writeHash(later = false) {
+  clearTimeout(hashTimer);
+  hashTimer = 0;
+  if (later) { hashTimer = setTimeout(writeHash, HASH_DELAY); return; }
   const target = hashFor(state.view);
   if (location.hash !== target) history.replaceState(null, "", target);
 }
@@ -154,7 +162,7 @@ function renderSmartList(counts) {
   clear(els.smart);
   const item = (id, label, ic, active, n, apply) => {
     const b = h("button", { type: "button", class: `side-item ${active ? "active" : ""}`, id, "aria-current": active ? "true" : "false" },
-      ic ? icon(ic) : null, h("span", { class: "side-label" }, label), n != null ? h("span", { class: "side-count" }, n.toLocaleString()) : null);
+      ic ? icon(ic) : null, h("span", { class: "side-label" }, label), n != null ? h("span", { class: "side-count" }, formatNumber(n)) : null);
     b.addEventListener("click", apply);
     els.smart.appendChild(h("li", {}, b));
   };
@@ -174,7 +182,7 @@ function renderTags() {
   for (const t of shown) {
     const active = state.tag === t.name;
     const b = h("button", { type: "button", class: `side-item tag-item ${active ? "active" : ""}`, dataset: { tag: t.name }, "aria-pressed": active ? "true" : "false" },
-      h("span", { class: "side-label" }, t.name), h("span", { class: "side-count" }, t.count.toLocaleString()));
+      h("span", { class: "side-label" }, t.name), h("span", { class: "side-count" }, formatNumber(t.count)));
     b.addEventListener("click", () => setState({ tag: active ? "" : t.name, trash: false }));
     els.tagList.appendChild(h("li", {}, b));
   }
@@ -213,8 +221,29 @@ async function loadSidebar() {
 }
 const refreshSidebar = debounce(loadSidebar, 150);
 
+// Each keystroke in the search box comes here: the parts that do not depend on the search
+// text are left alone unless what they show has changed (each change costs a layout).
+let toolbarKey = null;
+let chipsKey = null;
 function renderToolbar() {
   els.search.value !== state.q && document.activeElement !== els.search && (els.search.value = state.q);
+  const key = JSON.stringify([state.read, state.starred, state.trash, effectiveSort(), effectiveOrder(), !!state.q]);
+  if (key !== toolbarKey) {
+    toolbarKey = key;
+    renderControls();
+  }
+  const chips = JSON.stringify([state.trash, state.tag, state.q]);
+  if (chips !== chipsKey) {
+    chipsKey = chips;
+    renderChips();
+  }
+  const href = hashFor("library");
+  const tab = $("#tab-library");
+  if (tab.getAttribute("href") !== href) tab.setAttribute("href", href);
+  renderSidebar();
+}
+
+function renderControls() {
   els.readSel.value = state.read;
   els.starBtn.classList.toggle("on", state.starred);
   els.starBtn.setAttribute("aria-pressed", state.starred ? "true" : "false");
@@ -232,6 +261,10 @@ function renderToolbar() {
     b.classList.toggle("sorted", on);
     b.querySelector(".sort-ind").textContent = on ? (order === "asc" ? " ↑" : " ↓") : "";
   }
+  document.body.classList.toggle("in-trash", state.trash);
+}
+
+function renderChips() {
   clear(els.chips);
   const chip = (label, clearFn, id) => {
     const b = h("button", { type: "button", class: "chip filter-chip", id, title: "Remove filter" }, label, h("span", { class: "chip-x", "aria-hidden": "true" }, "×"));
@@ -241,13 +274,11 @@ function renderToolbar() {
   if (state.trash) chip("In trash", () => setState({ trash: false }), "chip-trash");
   if (state.tag) chip(`tag: ${state.tag}`, () => setState({ tag: "" }), "chip-tag");
   if (state.q) chip(`“${state.q}”`, () => { els.search.value = ""; setState({ q: "" }); }, "chip-q");
-  document.body.classList.toggle("in-trash", state.trash);
-  $("#tab-library").setAttribute("href", hashFor("library"));
-  renderSidebar();
 }
 
 function renderCount(total) {
-  els.count.textContent = state.trash ? `${plural(total, "paper")} in the trash` : plural(total, "paper");
+  // (until the locale's number data is loaded, after the first rows: see dom.js)
+  if (numberFormatLoaded()) els.count.textContent = state.trash ? `${plural(total, "paper")} in the trash` : plural(total, "paper");
   const empty = total === 0;
   els.viewport.hidden = empty;
   els.head.hidden = empty;
@@ -285,7 +316,7 @@ function renderEmpty() {
 function renderBulk(sel) {
   const n = sel.size;
   els.bulk.hidden = n === 0;
-  els.bulkCount.textContent = `${n.toLocaleString()} selected`;
+  els.bulkCount.textContent = n ? `${formatNumber(n)} selected` : "";
   els.headCheck.checked = n > 0 && n >= list.total;
   els.headCheck.indeterminate = n > 0 && n < list.total;
   $("#bulk-restore").hidden = !state.trash;
@@ -294,17 +325,17 @@ function renderBulk(sel) {
 }
 
 // ---------------------------------------------------------------- actions ----
-function setState(patch) {
+/** `typing`: the change comes from the search box (the address follows later). */
+function setState(patch, typing = false) {
   Object.assign(state, patch);
   if (state.view !== "library") state.view = "library";
-  writeHash();
+  writeHash(typing);
   applyState();
 }
 
 let lastParamsKey = null;
 function applyState() {
-  showView(state.view);
-  renderToolbar();
+  // the list's request goes out first; the bars are updated while it is on its way
   const params = queryParams();
   const key = JSON.stringify(params);
   if (key !== lastParamsKey) {
@@ -312,9 +343,15 @@ function applyState() {
     list.clearSelection();
     list.setParams(params);
   }
+  showView(state.view);
+  renderToolbar();
 }
 
+let shownView = null;
 function showView(view) {
+  // (the library view has nothing to load when it is shown again)
+  if (view === shownView && view === "library") return;
+  shownView = view;
   els.viewLibrary.hidden = view !== "library";
   els.viewDup.hidden = view !== "duplicates";
   els.viewTags.hidden = view !== "tags";
@@ -509,8 +546,7 @@ function onKey(e) {
     if (e.target === els.search && (e.key === "ArrowDown" || e.key === "Enter")) {
       e.preventDefault();
       search.flush();
-      els.viewport.focus();
-      if (list.cursor < 0) list.setCursor(0);
+      focusList();
     }
     return;
   }
@@ -621,10 +657,17 @@ function whenQuiet(fn) {
 
 async function refreshDupCount() {
   try {
-    const data = await api.duplicates();
-    setBadge(els.dupBadge, (data.pairs || []).length);
-    if (state.view === "duplicates") { dups.pairs = data.pairs || []; dups.render(); }
-    else delete els.viewDup.dataset.loaded;
+    if (state.view === "duplicates") {
+      const data = await api.duplicates();
+      setBadge(els.dupBadge, (data.pairs || []).length);
+      dups.pairs = data.pairs || [];
+      dups.render();
+    } else {
+      // The badge needs the number only (the pairs of a large library are megabytes).
+      const { count } = await api.duplicateCount();
+      setBadge(els.dupBadge, count);
+      delete els.viewDup.dataset.loaded;
+    }
   } catch { /* ignore */ }
 }
 function setBadge(el, n) {
@@ -634,23 +677,42 @@ function setBadge(el, n) {
 
 // ---------------------------------------------------------------- search ----
 // Search as you type: the text goes to the backend at once; what is typed while a list
-// request is on its way goes in one request when it is answered (the newest text wins).
+// request is on its way goes in one request when it is answered (the newest text wins,
+// and an answer the user has already typed past is not shown).
 let searchWaiting = false;
 function applySearch() {
   searchWaiting = false;
   const q = els.search.value.trim();
-  if (q !== state.q) setState({ q });
+  if (q !== state.q) setState({ q }, true);
 }
 const search = {
   input() {
     lastTyped = performance.now();
+    focusListOnRows = false;
     if (list.loading()) searchWaiting = true;
     else applySearch();
   },
   /** Send what is typed now (Enter, ↓, the box's clear button). */
   flush() { if (searchWaiting) applySearch(); },
   idle() { if (searchWaiting) applySearch(); },
+  /** Text typed since the query in flight: its answer is out of date before it is shown. */
+  superseded() { return searchWaiting && els.search.value.trim() !== state.q; },
 };
+
+// Enter or ↓ in the search box moves to the list. While the list is hidden (the answer
+// shown found nothing) and a newer query is on its way, the move waits for that answer.
+let focusListOnRows = false;
+function focusList() {
+  focusListOnRows = els.viewport.hidden && list.loading();
+  if (focusListOnRows) return;
+  els.viewport.focus();
+  if (list.cursor < 0) list.setCursor(0);
+}
+function focusListIfWaiting() {
+  if (!focusListOnRows) return;
+  focusListOnRows = false;
+  if (document.activeElement === els.search && !els.viewport.hidden) focusList();
+}
 
 // ---------------------------------------------------------------- boot ----
 function init() {
@@ -660,10 +722,11 @@ function init() {
   list = new PaperList(els.viewport, {
     onOpen: (paper) => { detail.show(paper); },
     onSelection: (sel) => renderBulk(sel),
-    onTotal: (total) => { renderCount(total); renderBulk(list.selected); },
+    onTotal: (total) => { renderCount(total); renderBulk(list.selected); focusListIfWaiting(); },
     onToggleStar: (paper) => toggleStar(paper),
     onError: (e) => errorToast(e),
     onIdle: () => search.idle(),
+    superseded: () => search.superseded(),
   });
   detail = new DetailPane(els.detail, {
     onUpdated: (paper, { tagsChanged }) => { list.updatePaper(paper); if (tagsChanged) refreshSidebar(); else refreshSidebar(); },
@@ -700,15 +763,22 @@ function init() {
 
   list.offer(firstPage);
   readHash();
-  writeHash();
+  // (an address that names no view already means the library: left as it is)
+  if (location.hash.replace(/^#\/?/, "")) writeHash(true);
   applyState();
   // The sidebar, the badges and the pairing poll ask the backend once the first rows are
   // shown: they do not hold up the list's first request.
   list.ready.then(() => {
+    // the counts wait for the locale's number data, loaded once the rows are painted
+    requestAnimationFrame(() => setTimeout(() => {
+      loadNumberFormat();
+      if (list.loadedOnce) renderCount(list.total);
+    }, 0));
     lastTyped = Math.max(lastTyped, performance.now());
     loadSidebar();
     pairing.poll();
-    whenQuiet(refreshDupCount);
+    // (once the Duplicates view has been opened, it keeps the badge itself)
+    whenQuiet(() => { if (!els.viewDup.dataset.loaded) refreshDupCount(); });
   });
   setInterval(() => { if (!document.hidden) pairing.poll(); }, 5000);
   document.body.dataset.ready = "true";

@@ -11,7 +11,3 @@ const promise = api.listPapers({ ...params, limit: FIRST_ROWS, offset: 0 }, cont
 promise.catch(() => { /* the list reports it when it takes the answer */ });
 
 export const firstPage = { key: JSON.stringify(params), promise, controller };
-
-// The first number formatted loads the locale's data (tens of milliseconds in a new page):
-// done now, while this request and the rest of the page are on their way.
-(0).toLocaleString();

@@ -18,8 +18,10 @@ export function attachTagAutocomplete(input, { onPick, exclude = () => [], submi
   let seq = 0;
 
   const show = (tags) => {
+    // a later answer keeps the suggestion chosen with the arrow keys, if it still lists it
+    const chosen = items[active] ? items[active].name : null;
     items = tags;
-    active = -1;
+    active = chosen === null ? -1 : tags.findIndex((t) => t.name === chosen);
     clear(list);
     tags.forEach((t, i) => {
       const li = h("li", { class: "ac-item", role: "option", dataset: { index: i } },
@@ -27,6 +29,7 @@ export function attachTagAutocomplete(input, { onPick, exclude = () => [], submi
       li.addEventListener("mousedown", (e) => { e.preventDefault(); pick(i); });
       list.appendChild(li);
     });
+    highlight();
     list.hidden = tags.length === 0;
     input.setAttribute("aria-expanded", tags.length ? "true" : "false");
   };
@@ -57,7 +60,12 @@ export function attachTagAutocomplete(input, { onPick, exclude = () => [], submi
     } catch { close(); }
   }, 120);
 
-  input.addEventListener("input", fetchSuggestions);
+  // What is typed narrows the suggestions shown at once; the backend's answer follows.
+  const narrow = () => {
+    const prefix = input.value.trim().toLowerCase();
+    if (items.length) show(items.filter((t) => t.name.toLowerCase().startsWith(prefix)));
+  };
+  input.addEventListener("input", () => { narrow(); fetchSuggestions(); });
   input.addEventListener("focus", fetchSuggestions);
   input.addEventListener("blur", () => setTimeout(close, 100));
   input.addEventListener("keydown", (e) => {
