@@ -349,18 +349,30 @@ def _export_args() -> dict:
             "abstract": True if abstract is None else abstract}
 
 
-def _encoded(text: str, piece: int = 1 << 20):
-    """The text as UTF-8, a piece at a time: a large library's file is ~100 MB, and the
-    whole of it encoded at once would be held twice."""
-    for start in range(0, len(text), piece):
-        yield text[start:start + piece].encode("utf-8")
+def _encoded(pieces: list[str], size: int = 1 << 20):
+    """The pieces joined by newlines, as UTF-8, about ``size`` characters at a time. A
+    large library's file is ~100 MB: it is never joined or encoded whole, and each piece
+    is let go once sent."""
+    pieces.reverse()
+    batch: list[str] = []
+    length = 0
+    while pieces:
+        piece = pieces.pop()
+        if batch or length:
+            batch.append("\n")
+        batch.append(piece)
+        length += len(piece) + 1
+        if length >= size or not pieces:
+            yield "".join(batch).encode("utf-8")
+            batch.clear()
+            length = 1  # later pieces are preceded by their newline
 
 
 @api.get("/export.bib")
 def export_file():
     """The .bib file as a download (the library page's Export button)."""
     args = _export_args()
-    text, report = _library().export_bibtex(**args)
+    text, report = _library().export_bibtex(**args, pieces=True)
     name = "papershelf"
     if args["tag"]:
         name += "-" + "".join(ch if ch.isalnum() else "-" for ch in args["tag"]).strip("-")

@@ -957,7 +957,8 @@ def entry(paper: dict, key: str | None = None, *, abstract: bool = True,
 
 def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = True,
            taken: Iterable[str] | None = None,
-           renderer: Callable[..., Rendering] = render) -> tuple[str, dict]:
+           renderer: Callable[..., Rendering] = render,
+           pieces: bool = False) -> tuple[str | list[str], dict]:
     """A whole .bib file for ``papers`` and a report.
 
     Returns ``(text, report)``; ``report`` is::
@@ -971,7 +972,9 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
 
     ``taken`` (every key and alias in the library) keeps keys made here for papers
     without one from clashing with papers outside this export. ``renderer`` is
-    :func:`render` or a cache in front of it (same arguments, same result).
+    :func:`render` or a cache in front of it (same arguments, same result). With
+    ``pieces`` the text comes as a list of pieces that joined by newlines make it (a large
+    library's file can then be sent without being held whole).
     """
     papers = list(papers)
     needs = _Needs()
@@ -1031,6 +1034,8 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
     report["raw_characters"] = "".join(sorted(needs.glyphs))
     preamble = needs.preamble()
     head = [f'@preamble{{ "{preamble}" }}\n'] if preamble else []
+    if pieces:
+        return head + chunks, report
     return "\n".join(head + chunks), report
 
 

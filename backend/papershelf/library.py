@@ -109,7 +109,8 @@ class Library:
         self._closed = False
         threading.Thread(target=self._catch_up_loop, name="papershelf-background",
                          daemon=True).start()
-        self._rebuild_indexes(background=background_indexing)
+        with heap.collection_paused():
+            self._rebuild_indexes(background=background_indexing)
 
     @property
     def warnings(self) -> list[str]:
@@ -190,18 +191,20 @@ class Library:
                              name="papershelf-indexing", daemon=True).start()
 
     def _build_slow_indexes(self, papers: list[tuple[int, dict]], freeze: bool = False) -> None:
-        """``freeze``: a long-running process (see `heap.freeze`)."""
+        """``freeze``: a long-running process (see `heap.freeze`); done before collection
+        resumes, or the first collection would walk everything just built."""
         try:
             with heap.collection_paused():
                 self._columns.build(papers)
                 for doc_id, doc in papers:
                     self._index_cheap(doc_id, None, doc, columns=False, arxiv=False)
-            self._lists_ready.set()
-            with heap.collection_paused():
+                self._lists_ready.set()
                 self._search.build(papers)
                 for doc_id, doc in papers:
                     if not doc.get("deleted_at"):
                         self._dedupe.add(doc_id, doc)
+                if freeze:
+                    heap.freeze()
             if self._keep_renderings:
                 with self._lock:
                     # Renderings kept from an earlier run are checked (made if missing).
@@ -211,8 +214,6 @@ class Library:
         except BaseException as exc:  # noqa: BLE001 - the next caller rebuilds and sees it
             self._indexing_error = exc
         finally:
-            if freeze:
-                heap.freeze()
             self._lists_ready.set()
             self._indexes_ready.set()
 
@@ -1012,8 +1013,9 @@ class Library:
 
     # ------------------------------------------------------------------ BibTeX
     def export_bibtex(self, *, tag: str | None = None, ids: list[int] | None = None,
-                      abstract: bool = True) -> tuple[str, dict]:
-        """The .bib text of the library (or a tag, or some papers) and a report."""
+                      abstract: bool = True, pieces: bool = False) -> tuple[str | list[str], dict]:
+        """The .bib text of the library (or a tag, or some papers) and a report; with
+        ``pieces``, the text as pieces to be joined by newlines (see bibtex_export)."""
         self._wait_for_lists()
         with self._lock:
             if ids:
@@ -1046,7 +1048,7 @@ class Library:
 
             papers = [record(i) for i in chosen]
 
-            text, report = bibtex_export.export(papers, abstract=abstract,
+            text, report = bibtex_export.export(papers, abstract=abstract, pieces=pieces,
                                                 taken=citekeys.LoweredKeys(self._by_key),
                                                 renderer=renderer)
             self._renderings.finish(live_ids=self._docs)

@@ -222,8 +222,9 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
     try:
         _check_secrets(data_dir)
         # The server answers look-ups while the search and duplicate indexes are built.
-        library = open_library(data_dir, background_indexing=True)
-        heap.freeze()  # the documents; the indexes are frozen once built
+        with heap.collection_paused():
+            library = open_library(data_dir, background_indexing=True)
+            heap.freeze()  # the documents; the indexes are frozen once built
         try:
             app = create_app(library, data_dir, port)
             wsgi = _bind(app, host, port)

@@ -8,6 +8,7 @@ them up by id or by tag names of its own); `shelf`, the three fixture pages save
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -790,3 +791,12 @@ def test_pairing_deny_and_a_wrong_poll_secret(server, api):
     assert_error(api.post(f"/api/pair/requests/{request['request_id']}/approve"), 404)
     assert "Papershelf for Firefox" not in [c["client"] for c in
                                            api.ok("GET", "/api/clients")["clients"]]
+
+
+def test_export_stream_joins_its_pieces_exactly():
+    from papershelf.api import _encoded
+    rng = random.Random(4)
+    for count in (0, 1, 2, 7, 60):
+        pieces = ["".join(rng.choice("ab\né{}") for _ in range(rng.randint(0, 40))) for _ in range(count)]
+        for size in (1, 5, 64, 1 << 20):
+            assert b"".join(_encoded(list(pieces), size)) == "\n".join(pieces).encode("utf-8")
