@@ -1,8 +1,13 @@
+//# allFunctionsCalledOnLoad
 /* Papershelf — content script: Save buttons on Hugging Face listing pages.
  *
  * One button per card (twinned trending cards get one, placed in the visible copy), kept in
  * step with the page by a MutationObserver that ignores our own changes. All talk to the
  * backend goes through the background (runtime messages).
+ *
+ * The first line is a V8 compile hint (Chromium; a plain comment elsewhere): every function
+ * here is compiled when the script loads instead of on its first call, so the first scan of
+ * a page, which calls most of them once, does not wait for the compiler.
  *
  * Button interface used by external checks:
  *   <button data-papershelf-id="<arXiv id>" data-papershelf-state="idle|saving|saved|error">
@@ -52,19 +57,13 @@
   const parts = new WeakMap(); // widget → its parts; only widgets made here are reused
   let template = null;
 
-  function svgIcon() {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = doc.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 16 16");
-    svg.setAttribute("width", "12");
-    svg.setAttribute("height", "12");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("class", "papershelf-icon");
-    const path = doc.createElementNS(ns, "path");
-    path.setAttribute("fill", "currentColor");
-    path.setAttribute("d", "M4 1.5h8A1.5 1.5 0 0 1 13.5 3v11.6a.4.4 0 0 1-.63.33L8 11.5l-4.87 3.43a.4.4 0 0 1-.63-.33V3A1.5 1.5 0 0 1 4 1.5Z");
-    svg.appendChild(path);
-    return svg;
+  /** The bookmark icon: a shape drawn by decorate.css in the text colour, so a widget is a
+   *  few plain elements to clone (no SVG to build, clone and style per card). */
+  function icon() {
+    const node = doc.createElement("span");
+    node.className = "papershelf-icon";
+    node.setAttribute("aria-hidden", "true");
+    return node;
   }
 
   function el(tag, className, text) {
@@ -74,7 +73,10 @@
     return node;
   }
 
-  /** One widget as render() shows an idle card, built once and cloned per card. */
+  /** One widget as render() shows an idle card, built once and cloned per card. What only
+   *  saved or failed cards show (their tags or error, "+ Tag", the tag input) is added to a
+   *  widget when it first needs it: most cards never do, and a smaller clone is quicker to
+   *  make, place and lay out. */
   function widgetTemplate() {
     if (template) return template;
     const wrap = el("span", WIDGET);
@@ -83,23 +85,12 @@
     btn.setAttribute("data-papershelf-state", "idle");
     btn.setAttribute("aria-label", IDLE_LABEL);
     btn.setAttribute("title", IDLE_LABEL);
-    btn.appendChild(svgIcon());
+    btn.appendChild(icon());
     btn.appendChild(el("span", "papershelf-label", "Save"));
-    const tags = el("span", "papershelf-tags");
-    const tagBtn = el("button", "papershelf-tag-btn", "+ Tag");
-    tagBtn.type = "button";
-    tagBtn.hidden = true;
-    tagBtn.setAttribute("aria-label", "Add a tag");
-    const input = el("input", "papershelf-tag-input");
-    input.type = "text";
-    input.hidden = true;
-    input.placeholder = "tag, Enter";
-    input.setAttribute("aria-label", "New tag (Enter adds, Backspace removes the last, Escape closes)");
-    input.setAttribute("autocomplete", "off");
     const live = el("span", "papershelf-sr");
     live.setAttribute("role", "status");
     live.setAttribute("aria-live", "polite");
-    wrap.append(btn, tags, tagBtn, input, live);
+    wrap.append(btn, live);
     template = wrap;
     return template;
   }
@@ -107,43 +98,71 @@
   function createWidget(id) {
     const wrap = widgetTemplate().cloneNode(true);
     wrap.setAttribute("data-papershelf-for", id);
-    const [btn, tags, tagBtn, input, live] = wrap.children;
+    const btn = wrap.firstChild;
     btn.setAttribute(S.ownAttr, id);
-    parts.set(wrap, { btn, label: btn.lastChild, tags, tagBtn, input, live });
-    // Never let our clicks reach the page's own handlers (card links, Svelte actions).
-    wrap.addEventListener("click", onWidgetClick);
-    wrap.addEventListener("mousedown", stopEvent);
-    wrap.addEventListener("keydown", onWidgetKey);
-    wrap.addEventListener("focusout", onWidgetFocusOut);
+    parts.set(wrap, { btn, label: btn.lastChild, tags: null, tagBtn: null, input: null, live: wrap.lastChild });
     return wrap;
   }
 
-  function stopEvent(e) {
-    e.stopPropagation();
-  }
-
-  function onWidgetClick(e) {
-    e.stopPropagation();
-    const wrap = e.currentTarget;
-    const { btn, tagBtn } = parts.get(wrap);
-    if (btn.contains(e.target)) {
-      e.preventDefault();
-      onButton(wrap.getAttribute("data-papershelf-for"));
-    } else if (tagBtn.contains(e.target)) {
-      e.preventDefault();
-      openTagInput(wrap);
+  /** The widget's note (tags or error) and "+ Tag" button, made the first time they are
+   *  needed, after the button. */
+  function extras(wrap) {
+    const part = parts.get(wrap);
+    if (!part.tags) {
+      part.tags = el("span", "papershelf-tags");
+      part.tagBtn = el("button", "papershelf-tag-btn", "+ Tag");
+      part.tagBtn.type = "button";
+      part.tagBtn.hidden = true;
+      part.tagBtn.setAttribute("aria-label", "Add a tag");
+      wrap.insertBefore(part.tags, part.btn.nextSibling);
+      wrap.insertBefore(part.tagBtn, part.tags.nextSibling);
     }
+    return part;
   }
 
-  function onWidgetKey(e) {
-    const wrap = e.currentTarget;
-    if (e.target === parts.get(wrap).input) onTagKey(e, wrap.getAttribute("data-papershelf-for"), wrap);
+  /** The widget's tag input, made (hidden) the first time it is needed. */
+  function tagInput(wrap) {
+    const part = parts.get(wrap);
+    if (!part.input) {
+      const input = el("input", "papershelf-tag-input");
+      input.type = "text";
+      input.hidden = true;
+      input.placeholder = "tag, Enter";
+      input.setAttribute("aria-label", "New tag (Enter adds, Backspace removes the last, Escape closes)");
+      input.setAttribute("autocomplete", "off");
+      wrap.insertBefore(input, extras(wrap).tagBtn.nextSibling);
+      part.input = input;
+    }
+    return part.input;
   }
 
-  function onWidgetFocusOut(e) {
-    const wrap = e.currentTarget;
-    const { input } = parts.get(wrap);
-    if (e.target === input && !input.value.trim()) closeTagInput(wrap, false);
+  // The widgets' events are handled by one listener per event type on the window, in the
+  // capture phase, rather than by listeners on every widget (a widget is then a clone and
+  // nothing more). Clicks and presses in a widget stop there, so the page's own handlers
+  // (card links, Svelte actions) never see them; a copy of a widget that the page made
+  // itself (not in `parts`) is left to the page.
+  const WIDGET_EVENTS = ["click", "mousedown", "keydown", "focusout"];
+
+  function onWidgetEvent(e) {
+    const target = e.target;
+    const wrap = target && target.nodeType === 1 ? target.closest(`.${WIDGET}`) : null;
+    const part = wrap && parts.get(wrap);
+    if (!part) return;
+    if (e.type === "click") {
+      e.stopPropagation();
+      if (part.btn.contains(target)) {
+        e.preventDefault();
+        onButton(wrap.getAttribute("data-papershelf-for"));
+      } else if (part.tagBtn && part.tagBtn.contains(target)) {
+        e.preventDefault();
+        openTagInput(wrap);
+      }
+    } else if (e.type === "mousedown") {
+      e.stopPropagation();
+    } else if (part.input && target === part.input) {
+      if (e.type === "keydown") onTagKey(e, wrap.getAttribute("data-papershelf-for"), wrap);
+      else if (e.type === "focusout" && !part.input.value.trim()) closeTagInput(wrap, false);
+    }
   }
 
   function setIfChanged(node, attr, value) {
@@ -157,7 +176,8 @@
   function render(wrap) {
     const id = wrap.getAttribute("data-papershelf-for");
     const p = papers.get(id) || { state: "idle", tags: [] };
-    const { btn, label, tags: tagsEl, tagBtn } = parts.get(wrap);
+    const part = parts.get(wrap);
+    const { btn, label } = part;
     let text = "Save";
     let aria = IDLE_LABEL;
     if (p.state === "saving") {
@@ -183,11 +203,14 @@
     let note = "";
     if (p.state === "saved" && p.tags && p.tags.length) note = p.tags.join(" · ");
     else if (p.state === "error") note = p.error || "";
-    if (tagsEl.textContent !== note) tagsEl.textContent = note;
-    setIfChanged(tagsEl, "data-kind", p.state === "error" ? "error" : null);
-    setIfChanged(tagsEl, "title", note || null);
     const showTag = p.state === "saved" && Boolean(p.paperId);
-    if (tagBtn.hidden === showTag) tagBtn.hidden = !showTag;
+    if (note || showTag || part.tags) {
+      const { tags: tagsEl, tagBtn } = extras(wrap);
+      if (tagsEl.textContent !== note) tagsEl.textContent = note;
+      setIfChanged(tagsEl, "data-kind", p.state === "error" ? "error" : null);
+      setIfChanged(tagsEl, "title", note || null);
+      if (tagBtn.hidden === showTag) tagBtn.hidden = !showTag;
+    }
     if (wrap.isConnected) requestFit(wrap);
   }
 
@@ -208,15 +231,14 @@
   // ------------------------------------------------------------------ placement
   const NOT_INSIDE = "a, h3, ul, ol, li, p, button, label";
 
-  /** The nearest ancestor of `node` in `copy` that is not (inside) a link, heading or list. */
+  /** The nearest ancestor of `node` in `copy` that is not (inside) a link, heading or list.
+   *  (Only the ancestors inside the card are tested: the page around it does not matter.) */
   function rowOf(node, copy) {
-    let n = node.parentElement;
-    while (n && n !== copy) {
-      const bad = n.closest(NOT_INSIDE);
-      if (!bad || !copy.contains(bad) || bad === copy) break;
-      n = bad.parentElement;
+    let row = node.parentElement;
+    for (let n = row; n && n !== copy; n = n.parentElement) {
+      if (n.matches(NOT_INSIDE)) row = n.parentElement;
     }
-    return n || copy;
+    return row || copy;
   }
 
   /** Where the widget goes: the card's metadata row (authors · date · comments). */
@@ -261,7 +283,7 @@
   }
 
   function place(wrap, card, where) {
-    wrap.classList.remove(OWN_LINE);
+    if (wrap.className !== WIDGET) wrap.classList.remove(OWN_LINE); // a new one has no other class
     where.parent.insertBefore(wrap, where.before);
     homes.set(wrap, { card: card.element, row: where.parent, sizes: null });
   }
@@ -269,10 +291,15 @@
   // ------------------------------------------------------------------ fitting, once a frame
   // In the card's row unless that squeezes the page's own text or overflows the card: then
   // on a line of its own below the row. That takes layout, so it is not done while a scan
-  // or a state change writes: the widgets to check are collected and checked together
-  // before the next frame, all reads first, then all moves.
+  // or a state change writes: the widgets to check are collected and checked together in
+  // the next animation frame (before it is painted), all reads first, then all moves.
+  // Checking a widget takes it out of its row and back (two relayouts of its card), so only
+  // the widgets on or near the screen are checked in that frame; the others are left to an
+  // IntersectionObserver and checked when they come within a screen of the viewport, before
+  // they can be seen. A page of 100 cards then costs its first frame a handful of checks.
   const toFit = new Set();
   let fitScheduled = false;
+  let farWatch = null; // IntersectionObserver of the widgets whose check waits
 
   function requestFit(wrap) {
     toFit.add(wrap);
@@ -282,13 +309,37 @@
     else setTimeout(fitAll, 0);
   }
 
+  /** Check `wrap` once it is within a screen of the viewport (and rendered). */
+  function fitWhenNear(wrap) {
+    if (typeof root.IntersectionObserver !== "function" || dead) return;
+    if (!farWatch) {
+      farWatch = new root.IntersectionObserver(
+        (entries) => {
+          for (const entry of entries) {
+            if (!entry.isIntersecting) continue;
+            farWatch.unobserve(entry.target);
+            requestFit(entry.target);
+          }
+        },
+        { rootMargin: "100% 0px" }
+      );
+    }
+    farWatch.observe(wrap);
+  }
+
+  /** On the screen or within a screen of it (the IntersectionObserver's margin). */
+  function isNear(box) {
+    const high = root.innerHeight || doc.documentElement.clientHeight || 0;
+    return box.bottom >= -high && box.top <= 2 * high;
+  }
+
   /** The elements around `row` (its children and its ancestors' children, up to the card):
    *  the page's own text that the widget could squeeze. */
   function neighbours(row, card) {
     const out = [];
     let level = row;
     for (let depth = 0; level && depth < 4; depth += 1) {
-      for (const child of level.children) {
+      for (let child = level.firstElementChild; child; child = child.nextElementSibling) {
         if (!child.classList.contains(WIDGET)) out.push(child);
       }
       if (level === card) break;
@@ -318,6 +369,11 @@
     return sizes.some(([el, w]) => el.isConnected && el.getBoundingClientRect().width < w - 1);
   }
 
+  /** Wider than the card, or than its row (the row scrolls or cuts it off). */
+  function overflows(job, cardBox) {
+    return job.wrap.getBoundingClientRect().right > cardBox.right + 1 || job.row.scrollWidth > job.row.clientWidth + 1;
+  }
+
   function fitAll() {
     fitScheduled = false;
     const started = now();
@@ -326,43 +382,45 @@
       const home = homes.get(wrap);
       const row = wrap.parentElement;
       if (!home || !wrap.isConnected || wrap.classList.contains(OWN_LINE) || !row || !row.parentElement) continue;
-      jobs.push({ wrap, home, row, move: false, around: null, widths: null });
+      jobs.push({ wrap, home, row, line: null });
     }
     toFit.clear();
     if (!jobs.length || dead) return;
     try {
-      // Read, with the widgets in their rows (one layout).
+      // Read, with the widgets in their rows (the layout this frame needs anyway): where
+      // the cards are, whether each widget fits its card, and the widths of the elements
+      // around it (known from the last check, else read now).
+      const moves = [];
       const unmeasured = [];
       for (const job of jobs) {
         const cardBox = job.home.card.getBoundingClientRect();
-        if (!cardBox.width) continue; // not rendered (or no layout at all)
-        const box = job.wrap.getBoundingClientRect();
-        job.move = box.right > cardBox.right + 1 || job.row.scrollWidth > job.row.clientWidth + 1;
-        if (job.move) continue;
-        if (job.home.sizes) {
-          job.move = squeezes(job.home.sizes);
-        } else {
+        if (!cardBox.width || !isNear(cardBox)) {
+          fitWhenNear(job.wrap); // not rendered (or no layout at all), or off screen
+          continue;
+        }
+        if (overflows(job, cardBox) || (job.home.sizes && squeezes(job.home.sizes))) {
+          moves.push(job);
+        } else if (!job.home.sizes) {
           job.around = neighbours(job.row, job.home.card);
           job.widths = job.around.map((n) => n.getBoundingClientRect().width);
           unmeasured.push(job);
         }
       }
-      // Widgets placed since the last check: their neighbours' widths without them, read
-      // with them taken out of the flow (one more layout, for all of them together).
-      let moves = [];
+      // Widgets placed since the last check: the same widths without them, read with them
+      // taken out of the flow (one more layout, for all of them together).
       for (const job of unmeasured) job.wrap.classList.add(MEASURING);
       try {
         for (const job of unmeasured) {
           job.home.sizes = job.around.map((n) => [n, n.getBoundingClientRect().width]);
-          job.move = job.home.sizes.some(([, w], i) => job.widths[i] < w - 1);
+          if (job.home.sizes.some(([, w], i) => job.widths[i] < w - 1)) moves.push(job);
         }
-        moves = jobs.filter((job) => job.move).map((job) => ({ wrap: job.wrap, line: lineOf(job.row, job.home.card) }));
       } finally {
         for (const job of unmeasured) job.wrap.classList.remove(MEASURING);
       }
+      for (const job of moves) job.line = lineOf(job.row, job.home.card);
       // Write.
       for (const { wrap, line } of moves) {
-        if (!line.parentElement) continue;
+        if (!line || !line.parentElement) continue;
         wrap.classList.add(OWN_LINE);
         line.parentElement.insertBefore(wrap, line.nextSibling);
       }
@@ -396,8 +454,13 @@
     return view !== "other" && views[view] !== false;
   }
 
+  function drop(wrap) {
+    if (farWatch) farWatch.unobserve(wrap);
+    wrap.remove();
+  }
+
   function removeAll() {
-    for (const w of doc.querySelectorAll(`.${WIDGET}`)) w.remove();
+    for (const w of doc.querySelectorAll(`.${WIDGET}`)) drop(w);
     widgetsById = new Map();
   }
 
@@ -410,11 +473,12 @@
       removeAll();
       return;
     }
-    const result = parse.parsePage(doc, root.location.href);
+    const result = parse.parsePage(doc, root.location.href, { lazyRecords: true });
     lastResult = result;
     // Read: the widgets already on the page and where every card's widget has to go…
+    const before = doc.querySelectorAll(`.${WIDGET}`);
     const existing = new Map(); // arXiv id → widgets made here, in page order
-    for (const w of doc.querySelectorAll(`.${WIDGET}`)) {
+    for (const w of before) {
       if (!parts.has(w)) continue; // a copy of one (the page cloned a card): replaced
       const id = w.getAttribute("data-papershelf-for");
       if (!existing.has(id)) existing.set(id, []);
@@ -422,28 +486,40 @@
     }
     const plan = [];
     for (const card of result.cards) {
-      if (!card.record) continue;
+      if (!card.readable) continue; // no button
       const wrap = (existing.get(card.id) || []).find((w) => card.element.contains(w)) || null;
       plan.push({ card, wrap, where: placement(wrap, card) });
     }
     // …then write, without reading layout in between (fitting waits for the next frame).
+    // The observer is paused meanwhile: our own insertions need no mutation records, and
+    // those it holds already are of changes this scan has just read.
+    if (observer) {
+      observer.takeRecords();
+      observer.disconnect();
+    }
     const keep = new Set();
     const fresh = [];
     const byId = new Map();
-    for (const { card, wrap: found, where } of plan) {
-      const wrap = found || createWidget(card.id);
-      if (where) place(wrap, card, where);
-      keep.add(wrap);
-      if (!byId.has(card.id)) byId.set(card.id, []);
-      byId.get(card.id).push(wrap);
-      if (!papers.has(card.id)) {
-        papers.set(card.id, { state: "idle", tags: [] });
-        fresh.push(card.id);
+    try {
+      for (const { card, wrap: found, where } of plan) {
+        const wrap = found || createWidget(card.id);
+        if (where) place(wrap, card, where);
+        keep.add(wrap);
+        if (!byId.has(card.id)) byId.set(card.id, []);
+        byId.get(card.id).push(wrap);
+        if (!papers.has(card.id)) {
+          papers.set(card.id, { state: "idle", tags: [] });
+          fresh.push(card.id);
+        }
+        const p = papers.get(card.id);
+        if (found || p.state !== "idle" || p.queued) render(wrap);
+        else requestFit(wrap); // a new widget is made showing the idle state
       }
-      render(wrap);
+      widgetsById = byId;
+      for (const w of before) if (!keep.has(w)) drop(w); // the widgets made now are all kept
+    } finally {
+      if (observer && !dead) observer.observe(doc.documentElement, OBSERVED);
     }
-    widgetsById = byId;
-    for (const w of doc.querySelectorAll(`.${WIDGET}`)) if (!keep.has(w)) w.remove();
     for (const e of result.errors) {
       const key = `${e.arxiv_id}:${e.error}`;
       if (!reportedErrors.has(key)) {
@@ -451,9 +527,13 @@
         console.warn(`[Papershelf] ${e.error}`);
       }
     }
-    if (fresh.length) lookup(fresh);
+    // The pass over the page ends here; asking the background which cards are saved is
+    // timed on its own (papershelf:lookup, from sending to showing the answers).
     timing("papershelf:scan", started, result.cards.length);
+    if (fresh.length) lookup(fresh);
   }
+
+  const OBSERVED = { childList: true, subtree: true };
 
   function scheduleScan() {
     if (!scanTimer && !dead) scanTimer = setTimeout(scan, SCAN_DELAY_MS);
@@ -499,7 +579,7 @@
 
   function recordFor(id) {
     if (!lastResult) scan();
-    const card = lastResult && lastResult.cards.find((c) => c.id === id && c.record);
+    const card = lastResult && lastResult.cards.find((c) => c.id === id && c.readable);
     return card ? card.record : null;
   }
 
@@ -575,7 +655,7 @@
       scan();
       const ids = [];
       for (const c of (lastResult && lastResult.cards) || []) {
-        if (c.record && !ids.includes(c.id)) ids.push(c.id);
+        if (c.readable && !ids.includes(c.id)) ids.push(c.id);
       }
       const todo = ids.filter((id) => (papers.get(id) || {}).state !== "saved");
       const progress = { type: "saveAllProgress", url: root.location.href, total: ids.length, already: ids.length - todo.length, done: 0, saved: 0, queued: 0, failed: 0, finished: false };
@@ -602,7 +682,8 @@
 
   // ------------------------------------------------------------------ tags in the page
   function openTagInput(wrap) {
-    const { input, tagBtn } = parts.get(wrap);
+    const input = tagInput(wrap);
+    const { tagBtn } = extras(wrap);
     input.hidden = false;
     tagBtn.hidden = true;
     input.focus();
@@ -610,10 +691,12 @@
 
   function closeTagInput(wrap, refocus) {
     const { input, tagBtn } = parts.get(wrap);
-    input.value = "";
-    input.hidden = true;
+    if (input) {
+      input.value = "";
+      input.hidden = true;
+    }
     render(wrap);
-    if (refocus) tagBtn.focus();
+    if (refocus && tagBtn) tagBtn.focus();
   }
 
   async function changeTags(id, add, remove) {
@@ -661,8 +744,8 @@
       const p = papers.get(c.id) || {};
       cards.push({
         arxiv_id: c.id,
-        title: c.record ? c.record.title : null,
-        state: c.record ? p.state || "idle" : "unreadable",
+        title: c.title,
+        state: c.readable ? p.state || "idle" : "unreadable",
         queued: Boolean(p.queued),
         paperId: p.paperId || null,
         tags: p.tags || [],
@@ -728,6 +811,8 @@
   function shutDown() {
     dead = true;
     if (observer) observer.disconnect();
+    if (farWatch) farWatch.disconnect();
+    for (const type of WIDGET_EVENTS) root.removeEventListener(type, onWidgetEvent, true);
     if (scanTimer) clearTimeout(scanTimer);
   }
 
@@ -746,7 +831,8 @@
       }
     });
     observer = new MutationObserver(onMutations);
-    observer.observe(doc.documentElement, { childList: true, subtree: true });
+    observer.observe(doc.documentElement, OBSERVED);
+    for (const type of WIDGET_EVENTS) root.addEventListener(type, onWidgetEvent, true);
     root.addEventListener("popstate", scheduleScan);
     root.addEventListener("resize", scheduleScan);
     scan();

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /* Papershelf — pure parsing of Hugging Face paper listing pages.
  *
  * parsePage(root, pageUrl) finds every paper card under `root` (a Document or an element)
@@ -10,6 +11,10 @@
  *
  * Classic script (content scripts cannot be modules): attaches to globalThis.Papershelf and
  * exports for node.
+ *
+ * The first line is a V8 compile hint (Chromium; a plain comment elsewhere): every function
+ * here is compiled when the script loads instead of on its first call, so the first scan of
+ * a page, which calls most of them once, does not wait for the compiler.
  */
 (function (root) {
   "use strict";
@@ -112,21 +117,44 @@
   }
 
   // ---------------------------------------------------------------- page-level facts
-  function viewOf(pageUrl) {
+  // An address on huggingface.co in the plain form listings have (no port, user, escapes,
+  // "+" or dot segments): its path and query are read as they stand, without building a
+  // URL object (the content script asks at the start of every scan).
+  const PLAIN_HF = /^https:\/\/huggingface\.co(\/[\w.\/-]*)?(?:\?([\w.=&-]*))?(?:#.*)?$/;
+
+  /** The path and the `q` parameter of `pageUrl` (null if not on huggingface.co or not a URL). */
+  function pathAndQuery(pageUrl) {
+    const plain = typeof pageUrl === "string" ? PLAIN_HF.exec(pageUrl) : null;
+    if (plain && !DOT_SEGMENT.test(plain[1] || "")) {
+      let q = null;
+      for (const pair of (plain[2] || "").split("&")) {
+        const eq = pair.indexOf("=");
+        if ((eq < 0 ? pair : pair.slice(0, eq)) === "q") {
+          q = eq < 0 ? "" : pair.slice(eq + 1);
+          break;
+        }
+      }
+      return { path: plain[1] || "/", q };
+    }
     let url;
     try {
       url = new URL(pageUrl);
     } catch (e) {
-      return "other";
+      return null;
     }
-    if (url.hostname !== "huggingface.co") return "other";
-    const path = url.pathname.replace(/\/+$/, "");
+    return url.hostname === "huggingface.co" ? { path: url.pathname, q: url.searchParams.get("q") } : null;
+  }
+
+  function viewOf(pageUrl) {
+    const where = pathAndQuery(pageUrl);
+    if (!where) return "other";
+    const path = where.path.replace(/\/+$/, "");
     const listing =
       path === "/papers" ||
       path === "/papers/trending" ||
       /^\/papers\/(date\/\d{4}-\d{2}-\d{2}|week\/\d{4}-W\d{1,2}|month\/\d{4}-\d{2})$/.test(path);
     if (!listing) return "other";
-    if (url.searchParams.get("q")) return "search";
+    if (where.q) return "search";
     if (path === "/papers/trending") return "trending";
     if (path.startsWith("/papers/week/")) return "weekly";
     if (path.startsWith("/papers/month/")) return "monthly";
@@ -215,31 +243,60 @@
     return out;
   }
 
-  function distinctIds(el) {
-    return new Set(titleLinks(el).map((l) => l.id));
+  /** The paper ids of the title links under `el` (`known`: ids already read, by link). */
+  function distinctIds(el, known) {
+    const ids = new Set();
+    for (const a of el.querySelectorAll(S.titleLink)) {
+      const id = known && known.has(a) ? known.get(a) : paperIdFromHref(a.getAttribute("href"));
+      if (id) ids.add(id);
+    }
+    return ids;
   }
 
-  /** The card element of a title link: its article, else the largest ancestor with one id. */
-  function cardElementFor(link) {
-    const art = link.closest(S.cardContainer);
-    if (art && distinctIds(art).size <= 1) return art;
+  /** The card element of a title link: its article, else the largest ancestor with one id.
+   *  (`art`: the link's closest article; `known`: ids by link; `articles`: the ids of some
+   *  articles' title links.) */
+  function cardElementFor(link, art, known, articles) {
+    if (art && (articles.has(art) ? articles.get(art) : distinctIds(art, known)).size <= 1) return art;
     let el = link;
     while (el.parentElement && el.parentElement !== art) {
       const parent = el.parentElement;
-      if (parent.tagName === "BODY" || parent.tagName === "HTML" || distinctIds(parent).size > 1) break;
+      if (parent.tagName === "BODY" || parent.tagName === "HTML" || distinctIds(parent, known).size > 1) break;
       el = parent;
     }
     return el;
+  }
+
+  function closestArticle(link) {
+    try {
+      return link.closest(S.cardContainer);
+    } catch (e) {
+      return undefined; // unusual markup: see findCards
+    }
   }
 
   /** Cards in page order: [{id, element, links}] — twinned copies make one card. */
   function findCards(scope) {
     const cards = [];
     const byElement = new Map();
-    for (const { a, id } of titleLinks(scope)) {
+    const links = titleLinks(scope);
+    const known = new Map();
+    // Each link's article, and the ids in each article inside `scope` (all its title links
+    // are among `links`): one look-up per link, not one query per article.
+    const articles = new Map();
+    for (const link of links) {
+      known.set(link.a, link.id);
+      const art = (link.art = closestArticle(link.a));
+      if (!art || !scope.contains(art)) continue;
+      const ids = articles.get(art);
+      if (ids) ids.add(link.id);
+      else articles.set(art, new Set([link.id]));
+    }
+    for (const { a, id, art } of links) {
       let element;
       try {
-        element = cardElementFor(a);
+        if (art === undefined) throw new Error("no article");
+        element = cardElementFor(a, art, known, articles);
       } catch (e) {
         element = a.parentElement || a; // unusual markup: the title's own block is the card
       }
@@ -352,11 +409,11 @@
    *  embedded JSON usually leaves most of them unneeded. The title is read at once, so a
    *  card whose title link cannot be read is an error even when the JSON has the title. */
   class CardDom {
-    constructor(copy, link, id, refYear) {
+    constructor(copy, link, id, refYear, title) {
       this.copy = copy;
       this.refYear = refYear;
       this.arxiv_id = id;
-      this.title = clean(link.textContent) || null;
+      this.title = title !== undefined ? title : clean(link.textContent) || null;
       this.memo = new Map();
     }
 
@@ -435,6 +492,18 @@
     return rec;
   }
 
+  function fitTitle(value) {
+    return fitText(clean(value), LIMITS.title, false);
+  }
+
+  /** The card's title for the library: the JSON's if it has a usable one, else the one the
+   *  card shows; null if neither is usable. */
+  function titleOf(domTitle, item) {
+    const p = (item && item.paper) || {};
+    const it = item || {};
+    return fitTitle(p.title) ?? fitTitle(it.title) ?? fitTitle(domTitle);
+  }
+
   /** JSON item + DOM reading → one record (JSON preferred, DOM fills the gaps). */
   function mergeRecord(id, dom, item, refYear) {
     const rec = {};
@@ -450,7 +519,7 @@
 
     // The DOM is read only where the JSON has nothing (`dom` may read on access).
     rec.arxiv_id = id;
-    rec.title = val(clean(p.title)) ?? val(clean(it.title)) ?? val(dom.title);
+    rec.title = titleOf(dom.title, item);
     rec.abstract = val(p.summary) ?? val(it.summary) ?? val(dom.abstract);
     rec.authors = jsonAuthors || dom.authors || [];
     // The row shows either "N authors" or an organisation chip.
@@ -544,34 +613,121 @@
   }
 
   // ---------------------------------------------------------------- the page
+  /** What one parse knows of the page beyond its cards. The embedded JSON (a large
+   *  attribute) is read only when first needed; a listing whose cards all show their
+   *  titles needs it only for records. */
+  class PageFacts {
+    constructor(doc, pageUrl, opts) {
+      this.doc = doc;
+      this.pageUrl = pageUrl;
+      this.now = opts.now;
+      this.embedded = opts.embedded || null;
+      this.year = null;
+    }
+
+    get json() {
+      if (!this.embedded) {
+        try {
+          this.embedded = readEmbedded(this.doc);
+        } catch (e) {
+          this.embedded = { found: false, error: String(e && e.message), byId: new Map(), meta: {} };
+        }
+      }
+      return this.embedded;
+    }
+
+    item(id) {
+      return this.json.byId.get(id);
+    }
+
+    get view() {
+      const view = viewOf(this.pageUrl);
+      return this.json.meta.isTrending === true && view === "daily" ? "trending" : view;
+    }
+
+    get refYear() {
+      if (this.year === null) this.year = referenceYear(this.json.meta, this.pageUrl, this.now);
+      return this.year;
+    }
+
+    get summary() {
+      const { found, error, byId } = this.json;
+      return { found, error, items: byId.size };
+    }
+  }
+
+  /** A card of parsePage(…, {lazyRecords: true}). `readable` is decided at once; `title`
+   *  and `record` are worked out when first asked for (record: null, with `error` set, if
+   *  reading it fails). */
+  class LazyCard {
+    constructor(card, copy, link, domTitle, page) {
+      this.id = card.id;
+      this.element = card.element;
+      this.links = card.links;
+      this.copy = copy;
+      this.link = link;
+      this.error = null;
+      this.domTitle = domTitle;
+      this.page = page;
+      this.fitted = undefined;
+      this.rec = undefined;
+      // A card that shows a title is readable whatever the JSON says (the JSON's title is
+      // preferred only when usable); only one that shows none needs the JSON now.
+      this.readable = fitTitle(domTitle) !== null || this.title !== null;
+    }
+
+    get title() {
+      if (this.fitted === undefined) this.fitted = titleOf(this.domTitle, this.page.item(this.id));
+      return this.fitted;
+    }
+
+    get record() {
+      if (this.rec === undefined) {
+        this.rec = null;
+        if (!this.readable) return null;
+        const page = this.page;
+        try {
+          const dom = new CardDom(this.copy, this.link, this.id, page.refYear, this.domTitle);
+          this.rec = mergeRecord(this.id, dom, page.item(this.id), page.refYear);
+        } catch (e) {
+          this.error = `card ${this.id} could not be read: ${(e && e.message) || e}`;
+        }
+      }
+      return this.rec;
+    }
+  }
+
   /**
    * Parse every card under `root`.
    * Returns {url, view, refYear, embedded: {found, error, items}, cards: [{id, element,
-   * links, copy, link, record, error}], records: [...], errors: [{arxiv_id, error}]}
-   * (copy and link: what cardCopy chose, the copy of a twinned card that was read).
+   * links, copy, link, readable, title, record, error}], records: [...], errors: [{arxiv_id,
+   * error}]} (copy and link: what cardCopy chose, the copy of a twinned card that was read;
+   * readable: the card has a title, from the JSON or the page; title: the record's title,
+   * null when the card cannot be read).
+   *
+   * options.lazyRecords: only which cards can be read is worked out now; a card's title
+   * and record are read from its JSON item and DOM when first asked for (card.title,
+   * card.record), and `records` stays empty. The embedded JSON is then read only when a
+   * card shows no title or something needs it (a title, a record, view, refYear, embedded:
+   * getters). Which cards can be read, their titles and records are the same either way.
    */
   function parsePage(root, pageUrl, options) {
     const opts = options || {};
+    const lazy = Boolean(opts.lazyRecords);
     const doc = root && (root.ownerDocument || root);
-    const result = {
-      url: pageUrl || null,
-      view: viewOf(pageUrl),
-      refYear: null,
-      embedded: { found: false, error: null, items: 0 },
-      cards: [],
-      records: [],
-      errors: [],
-    };
-    let embedded = { found: false, error: null, byId: new Map(), meta: {} };
-    try {
-      embedded = opts.embedded || readEmbedded(doc);
-    } catch (e) {
-      embedded.error = String(e && e.message);
+    const page = new PageFacts(doc, pageUrl, opts);
+    const result = { url: pageUrl || null, view: null, refYear: null, embedded: null, cards: [], records: [], errors: [] };
+    if (lazy) {
+      Object.defineProperties(result, {
+        view: { get: () => page.view, enumerable: true },
+        refYear: { get: () => page.refYear, enumerable: true },
+        embedded: { get: () => page.summary, enumerable: true },
+      });
+    } else {
+      result.view = page.view;
+      result.refYear = page.refYear;
+      result.embedded = page.summary;
     }
-    result.embedded = { found: embedded.found, error: embedded.error, items: embedded.byId.size };
-    if (embedded.meta.isTrending === true && result.view === "daily") result.view = "trending";
-    const refYear = referenceYear(embedded.meta, pageUrl, opts.now);
-    result.refYear = refYear;
 
     let cards = [];
     try {
@@ -581,17 +737,28 @@
       return result;
     }
     for (const card of cards) {
-      const entry = { id: card.id, element: card.element, links: card.links, copy: null, link: null, record: null, error: null };
+      let entry = null;
+      let copy = null;
+      let link = null;
       try {
-        const { copy, link } = cardCopy(card);
-        entry.copy = copy;
-        entry.link = link;
-        const dom = new CardDom(copy, link, card.id, refYear);
-        const rec = mergeRecord(card.id, dom, embedded.byId.get(card.id), refYear);
-        if (!rec.title) throw new Error("card has no title");
-        entry.record = rec;
-        result.records.push(rec);
+        ({ copy, link } = cardCopy(card));
+        // Read at once: a card whose title link cannot be read is an error even when the
+        // JSON has its title.
+        const domTitle = clean(link.textContent) || null;
+        if (lazy) {
+          entry = new LazyCard(card, copy, link, domTitle, page);
+          if (!entry.readable) throw new Error("card has no title");
+        } else {
+          const dom = new CardDom(copy, link, card.id, page.refYear, domTitle);
+          const rec = mergeRecord(card.id, dom, page.item(card.id), page.refYear);
+          if (!rec.title) throw new Error("card has no title");
+          entry = { id: card.id, element: card.element, links: card.links, copy, link, readable: true, title: rec.title, record: rec, error: null };
+          result.records.push(rec);
+        }
       } catch (e) {
+        if (!entry) {
+          entry = { id: card.id, element: card.element, links: card.links, copy, link, readable: false, title: null, record: null, error: null };
+        }
         entry.error = `card ${card.id} could not be read: ${(e && e.message) || e}`;
         result.errors.push({ arxiv_id: card.id, error: entry.error });
       }

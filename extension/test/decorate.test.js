@@ -111,6 +111,7 @@ test("backend down: the save is queued; bad input: error with the reason and a r
   b.click();
   await until(() => b.dataset.papershelfState === "error", "error");
   assert.match(b.getAttribute("aria-label"), /unknown field 'x'.*retry/i);
+  assert.equal(b.parentElement.querySelector(".papershelf-tags").textContent, "unknown field 'x'");
   mode = "ok";
   b.click();
   await until(() => b.dataset.papershelfState === "saved", "saved on retry");
@@ -139,5 +140,47 @@ test("save all: every card, in batches, with progress", async () => {
   assert.equal(saves.reduce((n, m) => n + m.cards.length, 0), recs.length);
   const progress = page.sent.filter((m) => m.type === "saveAllProgress");
   assert.equal(progress[progress.length - 1].finished, true);
+  page.dom.window.close();
+});
+
+test("saved cards: + Tag opens a tag input made on first use; Enter adds, Escape closes", async () => {
+  const recs = records("000");
+  const savedId = recs[0].arxiv_id;
+  const page = load("000_date.html", "https://huggingface.co/papers/date/2026-03-10", (msg) => {
+    if (msg.type === "lookup") return { papers: { [savedId]: { id: 7, title: "x", tags: ["a"] } }, queued: [] };
+    if (msg.type === "changeTags") return { ok: true, paper: { id: 7, tags: ["a", ...msg.add] } };
+    return {};
+  });
+  await until(() => page.buttons().length === recs.length, "buttons");
+  const { doc, sent } = page;
+  const wrap = doc.querySelector(`.papershelf-widget[data-papershelf-for="${savedId}"]`);
+  await until(() => wrap.querySelector("button").dataset.papershelfState === "saved", "saved state");
+  // an idle card shows a button with its icon and label, and no tag controls
+  const idle = page.buttons().find((b) => b.dataset.papershelfState === "idle").parentElement;
+  assert.equal(idle.querySelector(".papershelf-icon").getAttribute("aria-hidden"), "true");
+  assert.equal(idle.querySelector(".papershelf-label").textContent, "Save");
+  assert.equal(idle.querySelectorAll(".papershelf-tags, .papershelf-tag-btn, .papershelf-tag-input").length, 0);
+  assert.equal(doc.querySelectorAll(".papershelf-tag-input").length, 0, "no inputs before one is opened");
+
+  const tagBtn = wrap.querySelector(".papershelf-tag-btn");
+  assert.equal(tagBtn.hidden, false);
+  tagBtn.click();
+  const input = wrap.querySelector(".papershelf-tag-input");
+  assert.ok(input, "the input is made when opened");
+  assert.equal(input.hidden, false);
+  assert.equal(doc.activeElement, input);
+  assert.equal(doc.querySelectorAll(".papershelf-tag-input").length, 1);
+  input.value = "b";
+  input.dispatchEvent(new page.dom.window.KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+  await until(() => wrap.querySelector(".papershelf-tags").textContent === "a · b", "new tag shown");
+  const changes = sent.filter((m) => m.type === "changeTags").map((m) => [m.paperId, [...m.add]]);
+  assert.deepEqual(changes, [[7, ["b"]]]);
+  input.dispatchEvent(new page.dom.window.KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+  assert.equal(input.hidden, true);
+  assert.equal(tagBtn.hidden, false);
+  assert.equal(doc.activeElement, tagBtn);
+  // opened again: the same input
+  tagBtn.click();
+  assert.equal(wrap.querySelectorAll(".papershelf-tag-input").length, 1);
   page.dom.window.close();
 });

@@ -243,3 +243,63 @@ test("helpers: views, counts, dates", () => {
   assert.equal(parse.paperIdFromHref("/papers/2409.21039#community"), "2409.21039");
   assert.equal(parse.paperIdFromHref("/papers/trending"), null);
 });
+
+test("lazy records: the same cards and titles at once, the same records when asked for", () => {
+  for (const set of SETS) {
+    for (const kind of KINDS) {
+      const first = load(set, kind);
+      const eager = parse.parsePage(first.dom.window.document, first.url, { now: NOW });
+      const lazy = parse.parsePage(load(set, kind).dom.window.document, first.url, { now: NOW, lazyRecords: true });
+      assert.deepEqual(lazy.errors, []);
+      assert.deepEqual(lazy.records, [], "nothing read before it is asked for");
+      assert.deepEqual(lazy.cards.map((c) => [c.id, c.title]), eager.cards.map((c) => [c.id, c.title]), `${set}_${kind}`);
+      for (const [i, card] of lazy.cards.entries()) assert.deepEqual(card.record, eager.records[i], `${set}_${kind} ${card.id}`);
+    }
+  }
+});
+
+test("lazy records: a card without a title is an error at once, like an eager parse", () => {
+  const { dom, url } = load("000", "date");
+  const doc = dom.window.document;
+  const expected = records("000");
+  const props = JSON.parse(doc.querySelector('[data-target="DailyPapers"]').getAttribute("data-props"));
+  props.dailyPapers = props.dailyPapers.filter((i) => i.paper.id !== expected[1].arxiv_id);
+  doc.querySelector('[data-target="DailyPapers"]').setAttribute("data-props", JSON.stringify(props));
+  doc.querySelectorAll("article")[1].querySelector("h3 a").textContent = " ";
+  // the JSON alone gives another card its title
+  doc.querySelectorAll("article")[2].querySelector("h3 a").textContent = "";
+  const result = parse.parsePage(doc, url, { now: NOW, lazyRecords: true });
+  assert.deepEqual(result.errors.map((e) => e.arxiv_id), [expected[1].arxiv_id]);
+  assert.equal(result.cards[1].title, null);
+  assert.equal(result.cards[1].record, null);
+  assert.equal(result.cards[2].title, expected[2].title);
+  assert.equal(result.cards[2].record.title, expected[2].title);
+});
+
+test("lazy records: the embedded JSON is read only when a card shows no title or it is asked for", () => {
+  const { dom, url } = load("000", "date");
+  const doc = dom.window.document;
+  const node = doc.querySelector('[data-target="DailyPapers"]');
+  let reads = 0;
+  const getAttribute = node.getAttribute.bind(node);
+  node.getAttribute = (name) => {
+    if (name === "data-props") reads += 1;
+    return getAttribute(name);
+  };
+  const expected = records("000");
+  const result = parse.parsePage(doc, url, { now: NOW, lazyRecords: true });
+  assert.equal(reads, 0, "every card shows its title");
+  assert.ok(result.cards.every((c) => c.readable));
+  assert.equal(result.cards[3].title, expected[3].title);
+  assert.equal(result.view, "daily");
+  assert.equal(result.embedded.items, expected.length);
+  assert.deepEqual(result.cards[5].record, expectedFor(expected[5]));
+  assert.equal(reads, 1, "read once, for all cards");
+
+  doc.querySelectorAll("article")[2].querySelector("h3 a").textContent = "";
+  reads = 0;
+  const again = parse.parsePage(doc, url, { now: NOW, lazyRecords: true });
+  assert.equal(reads, 1, "a card without a title needs the JSON");
+  assert.equal(again.cards[2].readable, true);
+  assert.equal(again.cards[2].title, expected[2].title);
+});
