@@ -59,8 +59,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from . import citekeys
 
@@ -908,12 +907,12 @@ def _assemble(entry_type: str, key: str, lines: str, aliases: list[str]) -> str:
     return f"@{entry_type}{{{key},\n{lines}\n}}\n" if lines else f"@{entry_type}{{{key},\n}}\n"
 
 
-@dataclass(frozen=True)
-class Rendering:
+class Rendering(NamedTuple):
     """What an entry's text needs of the paper alone: everything but its key and ``ids``.
 
     Rendering is most of an export's cost, and the same for a paper until it changes, so
-    a library may keep renderings (see :mod:`papershelf.render_cache`)."""
+    a library may keep renderings (see :mod:`papershelf.render_cache`). A named tuple: an
+    export of a large library makes tens of thousands, and these cost least to make."""
     entry_type: str
     lines: str                  # the field lines, joined, without the ids field
     glyphs: frozenset[str]      # characters kept as UTF-8 (for the @preamble)
@@ -980,31 +979,34 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
     needs = _Needs()
     report: dict = {"entries": 0, "incomplete": [], "assigned_keys": {}, "renamed_keys": [],
                     "dropped_aliases": [], "raw_characters": ""}
-    used: set[str] = set(taken or ())
     usable = [_usable_export_key(p.get("citation_key")) for p in papers]
-    for p, has_key in zip(papers, usable):
-        if has_key:
-            used.add(p["citation_key"])
-        used.update(a for a in (p.get("key_aliases") or []) if isinstance(a, str))
-
     keyed: list[tuple[str, dict]] = []
-    seen: set[str] = set()
-    # Stable order for key decisions: papers with keys first (by key, then id).
-    order = sorted(range(len(papers)), key=lambda i: _order_key(papers[i], i, usable[i]))
-    for i in order:
-        paper = papers[i]
-        key = paper.get("citation_key")
-        if not usable[i]:
-            key = citekeys.make_key(paper, used | seen)
-            if paper.get("id") is not None:
-                report["assigned_keys"][paper["id"]] = key
-        elif key.lower() in seen:
-            new = citekeys.unique_key(key, used | seen)
-            report["renamed_keys"].append({"id": paper.get("id"), "from": key, "to": new})
-            key = new
-        seen.add(key.lower())
-        used.add(key)
-        keyed.append((key, paper))
+    if all(usable) and len({p["citation_key"].lower() for p in papers}) == len(papers):
+        # Every paper has its own key (the usual case): there is nothing to decide.
+        keyed = [(p["citation_key"], p) for p in papers]
+    else:
+        used: set[str] = set(taken or ())
+        for p, has_key in zip(papers, usable):
+            if has_key:
+                used.add(p["citation_key"])
+            used.update(a for a in (p.get("key_aliases") or []) if isinstance(a, str))
+        seen: set[str] = set()
+        # Stable order for key decisions: papers with keys first (by key, then id).
+        order = sorted(range(len(papers)), key=lambda i: _order_key(papers[i], i, usable[i]))
+        for i in order:
+            paper = papers[i]
+            key = paper.get("citation_key")
+            if not usable[i]:
+                key = citekeys.make_key(paper, used | seen)
+                if paper.get("id") is not None:
+                    report["assigned_keys"][paper["id"]] = key
+            elif key.lower() in seen:
+                new = citekeys.unique_key(key, used | seen)
+                report["renamed_keys"].append({"id": paper.get("id"), "from": key, "to": new})
+                key = new
+            seen.add(key.lower())
+            used.add(key)
+            keyed.append((key, paper))
 
     keys_lower = {k.lower() for k, _ in keyed}
     keyed.sort(key=lambda kp: (kp[0].lower(), kp[0], str(kp[1].get("id"))))

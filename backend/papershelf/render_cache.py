@@ -31,6 +31,7 @@ from .bibtex_export import Rendering, render
 
 _HEADER = struct.Struct("<QQII")   # paper id, hash, payload length, crc32 of the payload
 FORMAT = b"papershelf-bibtex-renderings 3\n"
+_NONE: frozenset[str] = frozenset()
 _SEPARATOR = "\x00"  # never in a rendering: export text is cleaned of control characters
 
 
@@ -56,6 +57,7 @@ class RenderCache:
         self._index: dict[int, tuple[int, int, int]] | None = None   # id -> hash, offset, length
         self._checked: dict[int, tuple[object, bool, bool]] = {}  # id -> (token, abstract, keywords)
         self._end = 0
+        self._unflushed = False  # appended since the last flush (reads must see it)
         self._reader = None
         self._writer = None
         self.hits = self.misses = 0
@@ -105,15 +107,18 @@ class RenderCache:
         self._checked = {}
 
     def _read(self, offset: int, length: int) -> Rendering | None:
-        self._writer.flush()
+        if self._unflushed:
+            self._writer.flush()
+            self._unflushed = False
         payload = os.pread(self._reader.fileno(), length, offset)
         try:
             entry_type, glyphs, math, missing, lines = payload.decode("utf-8").split(_SEPARATOR, 4)
-            missing = tuple(tuple(item) for item in orjson.loads(missing))
+            # Most entries have no raw characters, math fallbacks or gaps: no objects for those.
+            missing = () if missing == "[]" else tuple(tuple(item) for item in orjson.loads(missing))
         except ValueError:  # orjson's decode error is one too
             return None
-        return Rendering(entry_type, lines, frozenset(glyphs),
-                         frozenset(math.split(" ")) if math else frozenset(), missing)
+        return Rendering(entry_type, lines, frozenset(glyphs) if glyphs else _NONE,
+                         frozenset(math.split(" ")) if math else _NONE, missing)
 
     def _append(self, paper_id: int, digest: int, rendering: Rendering) -> bool:
         if any(_SEPARATOR in part for part in (rendering.lines, *rendering.glyphs)) or \
@@ -125,6 +130,7 @@ class RenderCache:
             rendering.lines)).encode("utf-8")
         self._writer.write(_HEADER.pack(paper_id, digest, len(payload), zlib.crc32(payload)))
         self._writer.write(payload)
+        self._unflushed = True
         self._index[paper_id] = (digest, self._end + _HEADER.size, len(payload))
         self._checked.pop(paper_id, None)  # checked against what was stored before
         self._end += _HEADER.size + len(payload)
