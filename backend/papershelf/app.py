@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import Flask, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
@@ -35,11 +37,40 @@ class AppState:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+class FastJSON(DefaultJSONProvider):
+    """Request bodies and answers through orjson: a page of 50 papers in and out is a
+    quarter of a megabyte of JSON, and the standard module takes several milliseconds
+    each way. What orjson refuses (a lone surrogate, numbers beyond 64 bits, NaN, nesting
+    deeper than it allows) goes to the standard module, which behaves as before."""
+
+    sort_keys = False
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+        except TypeError:
+            return super().dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return orjson.loads(s)
+        except orjson.JSONDecodeError:
+            return super().loads(s, **kwargs)
+
+    def response(self, *args: Any, **kwargs: Any):
+        obj = self._prepare_response_obj(args, kwargs)
+        try:
+            data = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+        except TypeError:
+            return super().response(obj)
+        return self._app.response_class(data, mimetype=self.mimetype)
+
+
 def create_app(library: Library, data_dir: Path, port: int) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    app.json = FastJSON(app)
     secrets_store = security.Secrets(data_dir)
     app.extensions[APP_NAME] = AppState(library=library, secrets=secrets_store,
                                         pairing=security.Pairing(secrets_store), port=port,

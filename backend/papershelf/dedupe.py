@@ -262,6 +262,23 @@ _SHORTEST = (1 - (100 - FLAG_SCORE) / 100) / (1 + (100 - FLAG_SCORE) / 100) - 1e
 _LONGEST = 1 / _SHORTEST
 
 
+_EDITS_ALLOWED = (100 - FLAG_SCORE) / 100   # edits per character of both titles
+
+# Letter counts of a folded title: a-z, 0-9, space, anything else (capped at 255; capping
+# both sides never makes two titles look further apart than they are).
+_LETTER_KINDS = 38
+_LETTER_KIND = np.full(128, 37, dtype=np.int64)
+_LETTER_KIND[ord("a"):ord("z") + 1] = np.arange(26)
+_LETTER_KIND[ord("0"):ord("9") + 1] = np.arange(26, 36)
+_LETTER_KIND[ord(" ")] = 36
+
+
+def _letter_counts(title: str) -> np.ndarray:
+    codes = np.frombuffer(title.encode("utf-32-le"), dtype=np.uint32)
+    kinds = np.where(codes < 128, _LETTER_KIND[np.minimum(codes, 127)], 37)
+    return np.minimum(np.bincount(kinds, minlength=_LETTER_KINDS), 255).astype(np.uint8)
+
+
 def _multimap_add(mapping: dict, key, doc_id: int) -> None:
     """Add to a key → paper(s) map that holds a bare id for the usual single paper."""
     known = mapping.get(key)
@@ -302,6 +319,7 @@ class DedupeIndex:
         # and object visit per candidate (most of its time at 50,000 papers).
         self._titles: list[str] = []
         self._lengths = np.zeros(0, dtype=np.int32)
+        self._letters = np.zeros((0, _LETTER_KINDS), dtype=np.uint8)   # see `_letter_counts`
 
     def __len__(self):
         return len(self._prints)
@@ -323,11 +341,15 @@ class DedupeIndex:
         if doc_id >= len(self._titles):
             self._titles.extend([""] * (doc_id + 1 - len(self._titles)))
             if doc_id >= len(self._lengths):
-                grown = np.zeros(max(doc_id + 1, 2 * len(self._lengths), 1024), dtype=np.int32)
-                grown[:len(self._lengths)] = self._lengths
-                self._lengths = grown
+                size = max(doc_id + 1, 2 * len(self._lengths), 1024)
+                lengths = np.zeros(size, dtype=np.int32)
+                lengths[:len(self._lengths)] = self._lengths
+                letters = np.zeros((size, _LETTER_KINDS), dtype=np.uint8)
+                letters[:len(self._letters)] = self._letters
+                self._lengths, self._letters = lengths, letters
         self._titles[doc_id] = fp.title
         self._lengths[doc_id] = len(fp.title)
+        self._letters[doc_id] = _letter_counts(fp.title)
 
     def remove(self, doc_id: int) -> None:
         fp = self._prints.pop(doc_id, None)
@@ -344,6 +366,7 @@ class DedupeIndex:
             _multimap_remove(self._arxiv, fp.arxiv_id, doc_id)
         self._titles[doc_id] = ""
         self._lengths[doc_id] = 0
+        self._letters[doc_id] = 0
 
     def fingerprint(self, doc_id: int) -> Fingerprint | None:
         return self._prints.get(doc_id)
@@ -393,7 +416,13 @@ class DedupeIndex:
             ids = self._candidate_ids(fp)
             lengths = self._lengths[ids]
             size = len(fp.title)
-            ids = ids[(lengths >= size * _SHORTEST) & (lengths <= size * _LONGEST)]
+            close_length = (lengths >= size * _SHORTEST) & (lengths <= size * _LONGEST)
+            ids, lengths = ids[close_length], lengths[close_length]
+            # Turning one title into the other takes at least as many edits as their
+            # letter counts differ by: a cheap, exact bound that leaves few to score.
+            apart = np.abs(self._letters[ids].astype(np.int16)
+                           - _letter_counts(fp.title).astype(np.int16)).sum(axis=1)
+            ids = ids[apart <= (size + lengths) * _EDITS_ALLOWED + 1e-9]
             if exclude:
                 ids = ids[~np.isin(ids, np.fromiter(exclude, dtype=np.int64))]
             ids = ids.tolist()
