@@ -197,6 +197,12 @@ def _tag_list(value: Any, field: str) -> list[str]:
 
 def arxiv_id(value: Any, field: str = "arxiv_id") -> str | None:
     """The arXiv id without its version suffix (``2401.01234v3`` → ``2401.01234``)."""
+    if type(value) is str:
+        # The usual case, a plain new-style id, needs none of the cleaning below (a look-up
+        # checks a hundred at a time).
+        match = ARXIV_NEW.fullmatch(value)
+        if match:
+            return match.group(1)
     value = _text(value, field, 64)
     if not value:
         return None
