@@ -67,8 +67,6 @@ def hf_url(arxiv_id: str | None) -> str | None:
 _copy = json_copy
 
 
-
-
 class Library:
     """One user's library in one data directory. Thread-safe."""
 
