@@ -168,26 +168,12 @@ class SizeRun:
         # Floor: the same bytes appended to a file, fsync'ed per save (per page).
         floor_path = self.work / "floor.log"
         f_one, f_page = [], []
+        one_lines = [data.json_line(card) for card in singles]
+        page_lines = [b"".join(data.json_line(c) for c in page) for page in pages]
         with open(floor_path, "ab") as fh:
             for _ in range(plan.rounds):
-                times = []
-                for card in singles:
-                    line = data.json_line(card)
-                    t0 = time.perf_counter()
-                    fh.write(line)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                    times.append((time.perf_counter() - t0) * 1000)
-                f_one.append((percentile(times, 50), percentile(times, 95)))
-                times = []
-                for page in pages:
-                    lines = b"".join(data.json_line(c) for c in page)
-                    t0 = time.perf_counter()
-                    fh.write(lines)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                    times.append((time.perf_counter() - t0) * 1000)
-                f_page.append((percentile(times, 50), percentile(times, 95)))
+                f_one.append(_appended_and_synced(fh, one_lines))
+                f_page.append(_appended_and_synced(fh, page_lines))
         floor_path.unlink()
 
         # Naive: TinyDB(path) with its default JSONStorage rewrites the file per insert.
@@ -381,6 +367,18 @@ class SizeRun:
 
 _PRINT_HWM = ("for line in open('/proc/self/status'):\n"
               "    if line.startswith('VmHWM:'): print(int(line.split()[1]) / 1024)\n")
+
+
+def _appended_and_synced(fh, payloads: list[bytes]) -> tuple[float, float]:
+    """p50 and p95 (ms) of appending each payload to ``fh`` and fsync'ing it."""
+    times = []
+    for payload in payloads:
+        t0 = time.perf_counter()
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+        times.append((time.perf_counter() - t0) * 1000)
+    return percentile(times, 50), percentile(times, 95)
 
 
 def _timed_process(argv: list[str]) -> tuple[float, float]:
