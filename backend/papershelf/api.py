@@ -157,7 +157,12 @@ def lookup():
     if len(ids) > MAX_LOOKUP:
         raise ValidationError("arxiv_ids", f"has too many ids (at most {MAX_LOOKUP})")
     clean = [records.arxiv_id(v, f"arxiv_ids[{i}]") for i, v in enumerate(ids)]
-    return {"papers": _library().lookup([c for c in clean if c])}
+    state = _state()
+    early = state.early_lookups
+    if early is not None and not state.library_loaded:
+        # The library is still loading and was not changed since the table was kept.
+        return {"papers": {c: early[c] for c in clean if c and c in early}}
+    return {"papers": state.library.lookup([c for c in clean if c])}
 
 
 @api.get("/papers")

@@ -6,7 +6,7 @@ error leaves as JSON with a 4xx status naming the problem.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,52 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 OPEN_ENDPOINTS = {"api.ping", "api.pair_request", "api.pair_poll"}
 
 
-@dataclass
+class LibraryUnavailable(RuntimeError):
+    """The library could not be opened; the server is stopping."""
+
+
 class AppState:
-    """What the request handlers share; reached as ``current_app.extensions['papershelf']``."""
-    library: Library
-    secrets: security.Secrets
-    pairing: security.Pairing
-    port: int
-    data_dir: Path
-    extras: dict[str, Any] = field(default_factory=dict)
+    """What the request handlers share; reached as ``current_app.extensions['papershelf']``.
+
+    A server may answer before its library has loaded (see `early_lookups`): then
+    ``library`` waits for it, and ``early_lookups`` holds the look-ups that can be answered
+    meanwhile."""
+
+    def __init__(self, library: Library | None, secrets: security.Secrets,
+                 pairing: security.Pairing, port: int, data_dir: Path,
+                 early_lookups: dict[str, dict] | None = None):
+        self.secrets = secrets
+        self.pairing = pairing
+        self.port = port
+        self.data_dir = data_dir
+        self.extras: dict[str, Any] = {}
+        self.early_lookups = early_lookups
+        self._library = library
+        self._load_error: str | None = None
+        self._loaded = threading.Event()
+        if library is not None:
+            self._loaded.set()
+
+    @property
+    def library(self) -> Library:
+        """The library (waiting for it while it loads)."""
+        self._loaded.wait()
+        if self._library is None:
+            raise LibraryUnavailable(self._load_error or "the library is not open")
+        return self._library
+
+    @property
+    def library_loaded(self) -> bool:
+        return self._library is not None
+
+    def library_opened(self, library: Library) -> None:
+        self._library = library
+        self._loaded.set()
+        self.early_lookups = None  # the library answers from now on
+
+    def library_failed(self, message: str) -> None:
+        self._load_error = message
+        self._loaded.set()
 
 
 class FastJSON(DefaultJSONProvider):
@@ -67,14 +104,16 @@ class FastJSON(DefaultJSONProvider):
         return self._app.response_class(data, mimetype=self.mimetype)
 
 
-def create_app(library: Library, data_dir: Path, port: int) -> Flask:
+def create_app(library: Library | None, data_dir: Path, port: int,
+               early_lookups: dict[str, dict] | None = None) -> Flask:
+    """The app; ``library`` None: it is still loading, given later to ``AppState``."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = FastJSON(app)
     secrets_store = security.Secrets(data_dir)
     app.extensions[APP_NAME] = AppState(library=library, secrets=secrets_store,
                                         pairing=security.Pairing(secrets_store), port=port,
-                                        data_dir=Path(data_dir))
+                                        data_dir=Path(data_dir), early_lookups=early_lookups)
 
     # Browser extensions get CORS answers (Firefox asks for them); web pages never do.
     CORS(app, resources={r"/api/*": {"origins": [security.EXTENSION_ORIGIN.pattern]}},
@@ -164,6 +203,10 @@ def _register_errors(app: Flask) -> None:
         # The library did not change; the user has to free space or fix permissions.
         return error(507, f"the library could not be written: {exc}. Nothing was changed; "
                           "free some disk space (or fix the folder's permissions) and try again")
+
+    @app.errorhandler(LibraryUnavailable)
+    def _unavailable(exc: LibraryUnavailable):
+        return error(503, f"the library could not be opened: {exc}")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

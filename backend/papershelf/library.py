@@ -585,6 +585,11 @@ class Library:
                                  "starred": doc.get("starred", False)}
             return out
 
+    def lookup_table(self) -> dict:
+        """What `lookup` answers for every saved arXiv id (see `early_lookups`)."""
+        with self._lock:
+            return self.lookup(list(self._by_arxiv))
+
     # ------------------------------------------------------------------ listing
     def list_papers(self, *, q: str = "", tag: str | None = None, read: bool | None = None,
                     starred: bool | None = None, sort: str | None = None, order: str | None = None,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from waitress.server import create_server
 
-from . import APP_NAME, heap
+from . import APP_NAME, early_lookups, heap
 from .app import create_app
 from .config import DEFAULT_PORT, library_dir
 from .library import Library
@@ -29,6 +29,7 @@ from .storage import StorageDamaged, write_atomically
 
 LOCK_FILE = "lock"
 SERVER_FILE = "server.json"
+CACHE_DIR = "cache"   # derived data (BibTeX renderings, early look-ups): never backed up
 
 
 class AlreadyRunning(RuntimeError):
@@ -109,7 +110,7 @@ def open_library(data_dir: Path, *, background_indexing: bool = False) -> Librar
     library folder: derived data, never part of a backup)."""
     try:
         return Library(library_dir(data_dir), background_indexing=background_indexing,
-                       keep_renderings=background_indexing, cache_dir=data_dir / "cache",
+                       keep_renderings=background_indexing, cache_dir=data_dir / CACHE_DIR,
                        **_storage_options())
     except StorageDamaged as exc:
         raise StartupError(f"{exc} To put a backup in its place: papershelf restore BACKUP_FILE "
@@ -120,29 +121,85 @@ def open_library(data_dir: Path, *, background_indexing: bool = False) -> Librar
                            "--data-dir.") from None
 
 
+def _open_library_for_serving(data_dir: Path) -> Library:
+    # The server answers while the search and duplicate indexes are built.
+    with heap.collection_paused():
+        library = open_library(data_dir, background_indexing=True)
+        heap.freeze()  # the documents; the indexes are frozen once built
+    return library
+
+
 @dataclass
 class Backend:
     """Everything one running server holds: the library, its lock, the WSGI server and
-    the background helpers. ``close`` releases all of it, in order."""
+    the background helpers. ``close`` releases all of it, in order.
+
+    ``library`` is None while it loads after the server has started answering (see
+    `early_lookups`); ``load_error`` says why it could not be opened, if it could not."""
     data_dir: Path
-    library: Library
+    library: Library | None
     lock: DataDirLock
     wsgi: object
+    app: object
     url: str
     port: int
     helpers: list = field(default_factory=list)
+    load_error: StartupError | None = None
+    _loader: threading.Thread | None = None
+
+    def _opened(self, library: Library, announce) -> None:
+        """The library is open: start the helpers and the indexing, let requests in."""
+        self.library = library
+        self.helpers = _start_helpers(self.app, library, self.data_dir)
+        self.app.extensions[APP_NAME].library_opened(library)
+        for warning in library.warnings:
+            announce(f"WARNING: {warning}")
+        # Only now: the indexing thread would otherwise share the CPU with the start-up.
+        library.start_indexing()
+
+    def load_library(self, announce=print) -> None:
+        """Open the library in a thread if `open_backend` left it to load (else nothing).
+        If it cannot be opened, the process is stopped as by SIGTERM, with ``load_error``
+        set for `serve` to report."""
+        if self.library is not None or self._loader is not None:
+            return
+
+        def load():
+            try:
+                library = _open_library_for_serving(self.data_dir)
+            except Exception as exc:  # noqa: BLE001 - reported by `serve`, as at a plain start
+                self.load_error = exc if isinstance(exc, StartupError) else \
+                    StartupError(f"the library could not be opened: {exc!r}")
+                self.app.extensions[APP_NAME].library_failed(str(self.load_error))
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            self._opened(library, announce)
+
+        self._loader = threading.Thread(target=load, name="papershelf-loading", daemon=True)
+        self._loader.start()
 
     def close(self) -> None:
+        if self._loader is not None:
+            self._loader.join()  # stopped while loading: close what was opened
         for helper in self.helpers:
             try:
                 helper.stop()
             except Exception:  # noqa: BLE001 - stopping must go on to close the library
                 pass
         try:
-            self.library.close()
+            if self.library is not None:
+                self._close_library()
         finally:
             (self.data_dir / SERVER_FILE).unlink(missing_ok=True)
             self.lock.release()
+
+    def _close_library(self) -> None:
+        table = self.library.lookup_table()
+        self.library.close()
+        try:
+            early_lookups.save(self.data_dir / CACHE_DIR, library_dir(self.data_dir), table)
+        except OSError:
+            pass  # derived data: the next start waits for the whole library instead
 
 
 @dataclass
@@ -206,8 +263,13 @@ def _start_helpers(app, library: Library, data_dir: Path) -> list:
     return [exporter, enricher]
 
 
-def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
-    """Lock the library, open it, bind the port and start the helpers (not serving yet)."""
+def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1", *,
+                 answer_while_loading: bool = False, announce=print) -> Backend:
+    """Lock the library, open it, bind the port and start the helpers (not serving yet).
+
+    ``answer_while_loading``: if look-ups kept at the last clean stop are still valid
+    (see `early_lookups`), the library is left to `Backend.load_library`, to be loaded
+    while the server answers; requests other than look-ups wait for it."""
     data_dir = Path(data_dir).expanduser().resolve()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -221,15 +283,15 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
     lock.acquire()
     try:
         _check_secrets(data_dir)
-        # The server answers look-ups while the search and duplicate indexes are built.
-        with heap.collection_paused():
-            library = open_library(data_dir, background_indexing=True)
-            heap.freeze()  # the documents; the indexes are frozen once built
+        early = (early_lookups.load(data_dir / CACHE_DIR, library_dir(data_dir))
+                 if answer_while_loading else None)
+        library = _open_library_for_serving(data_dir) if early is None else None
         try:
-            app = create_app(library, data_dir, port)
+            app = create_app(library, data_dir, port, early_lookups=early)
             wsgi = _bind(app, host, port)
         except BaseException:
-            library.close()
+            if library is not None:
+                library.close()
             raise
     except BaseException:
         lock.release()
@@ -239,13 +301,12 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1") -> Backend:
     app.extensions[APP_NAME].port = actual_port
     url = f"http://127.0.0.1:{actual_port}" if host in ("127.0.0.1", "0.0.0.0") else \
         f"http://{host}:{actual_port}"
-    backend = Backend(data_dir=data_dir, library=library, lock=lock, wsgi=wsgi, url=url,
+    backend = Backend(data_dir=data_dir, library=None, lock=lock, wsgi=wsgi, app=app, url=url,
                       port=actual_port)
-    backend.helpers = _start_helpers(app, library, data_dir)
     write_atomically(data_dir / SERVER_FILE, json.dumps(
         {"pid": os.getpid(), "port": actual_port, "url": url}).encode())
-    # Only now: the indexing thread would otherwise share the CPU with the start-up.
-    library.start_indexing()
+    if library is not None:
+        backend._opened(library, announce)
     return backend
 
 
@@ -255,9 +316,7 @@ def serve(data_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
     # Request threads mostly wait on sockets; background work (indexing, snapshots) is
     # CPU-bound. A shorter GIL switch interval keeps answers quick while that work runs.
     sys.setswitchinterval(0.001)
-    backend = open_backend(data_dir, port, host)
-    for warning in backend.library.warnings:
-        announce(f"WARNING: {warning}")
+    backend = open_backend(data_dir, port, host, answer_while_loading=True, announce=announce)
 
     def stop(signum, frame):
         # Answers in progress finish first: closing the sockets under them is a crash.
@@ -265,14 +324,17 @@ def serve(data_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
         backend.wsgi.close()
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
-    announce(f"Papershelf is serving {backend.url} (library: {backend.data_dir})")
     try:
+        signal.signal(signal.SIGTERM, stop)
+        announce(f"Papershelf is serving {backend.url} (library: {backend.data_dir})")
+        backend.load_library(announce)
         backend.wsgi.run()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         backend.close()
+    if backend.load_error is not None:
+        raise backend.load_error
 
 
 def start_in_thread(data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> RunningServer:

@@ -314,6 +314,24 @@ def _segments(directory: Path) -> list[Path]:
     return sorted(segs, key=lambda p: int(p.stem))
 
 
+def files_state(directory: str | os.PathLike) -> list[list]:
+    """Name, size and modification time of every file the stored data is read from.
+
+    Equal states mean nothing was written in between (every change appends to a journal
+    segment or replaces a snapshot), so data derived from the library at one moment can
+    be trusted at the other without reading the library itself."""
+    directory = Path(directory)
+    state = []
+    for path in [directory / SNAPSHOT_NAME, directory / PREVIOUS_SNAPSHOT_NAME,
+                 *_segments(directory)]:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        state.append([str(path.relative_to(directory)), info.st_size, info.st_mtime_ns])
+    return state
+
+
 @dataclass
 class Recovered:
     """What a storage folder holds, read without changing anything."""

@@ -329,13 +329,23 @@ class SizeRun:
     # -------------------------------------------------------------- 7, 8: cold start, memory
     def cold_start(self) -> None:
         data_dir = self.fresh_copy()
-        ours, indexed = [], []
+        ours, loaded, indexed = [], [], []
         try:
-            for _ in range(self.plan.cold_starts):
+            # The built library has never been served: its first start has no look-ups
+            # kept from a clean stop and waits for the whole library (reported in the
+            # notes). The figure is a restart, the usual case: the server was stopped
+            # cleanly (logout, update) and started again.
+            for start in range(1 + self.plan.cold_starts):
                 server = self.backend(data_dir)
                 try:
-                    ours.append(server.start())
-                    indexed.append(ours[-1] + server.wait_until_indexed())
+                    first_answer = server.start()
+                    library_loaded = first_answer + server.client().timed("GET", "/api/status")[0] / 1000
+                    if start == 0:
+                        first_start = (first_answer, library_loaded)
+                    else:
+                        ours.append(first_answer)
+                        loaded.append(library_loaded)
+                    indexed.append(first_answer + server.wait_until_indexed())
                     self.rss.append(server.peak_rss_mb() or 0)
                 finally:
                     server.stop()
@@ -354,9 +364,12 @@ class SizeRun:
             naive.append(seconds)
             naive_rss.append(rss)
         self.results["cold"] = Result(median(ours), median(floor), median(naive),
-                                      f"median of {len(ours)}; files in the page cache; "
-                                      f"every index built (searches and changes answered) "
-                                      f"after {median(indexed):.2f} s")
+                                      f"restart after a clean stop, median of {len(ours)}; "
+                                      f"files in the page cache; library loaded (every "
+                                      f"request answered) after {median(loaded):.2f} s, "
+                                      f"every index built after {median(indexed):.2f} s; "
+                                      f"first start after the build (no look-ups kept): "
+                                      f"{first_start[0]:.2f} s")
         self.facts["rss_refs"] = (max(floor_rss), max(naive_rss))
 
     def memory(self) -> None:

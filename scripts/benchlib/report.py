@@ -85,10 +85,13 @@ when it was:
   the JSONStorage file with TinyDB, then the project's own exporter
   (`bibtex_export.export`), rendering every paper: also about what our export costs when
   no rendering is stored yet (the first minutes after importing a large .bib file).
-- **cold start**: from starting the process to the first answered `POST /api/papers/lookup`
-  (the library loaded). Floor: a bare `python -c` that json-loads the snapshot file. Naive:
-  a process opening `TinyDB(path)` and reading the table. The files are in the page cache
-  (a cold process, not a cold disk).
+- **cold start**: from starting the process to the first answered `POST /api/papers/lookup`,
+  when the server restarts on a library it stopped cleanly (it then answers look-ups from
+  what that stop kept while it loads the library; the notes give when the library was
+  loaded, and the first start of the freshly built library, which has nothing kept and
+  waits for the whole library). Floor: a bare `python -c` that json-loads the snapshot
+  file. Naive: a process opening `TinyDB(path)` and reading the table. The files are in
+  the page cache (a cold process, not a cold disk).
 - **peak RSS**: VmHWM of every backend process of the size (the largest shown). Floor: a
   bare Python process holding the json-loaded snapshot. Naive: a process holding the
   TinyDB JSONStorage table loaded.
