@@ -17,6 +17,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from waitress.server import create_server
 
@@ -157,10 +158,10 @@ class Backend:
         # Only now: the indexing thread would otherwise share the CPU with the start-up.
         library.start_indexing()
 
-    def load_library(self, announce=print) -> None:
+    def load_library(self, announce=print, on_failure: Callable[[], None] | None = None) -> None:
         """Open the library in a thread if `open_backend` left it to load (else nothing).
-        If it cannot be opened, the process is stopped as by SIGTERM, with ``load_error``
-        set for `serve` to report."""
+        If it cannot be opened, ``load_error`` says why, requests that need the library
+        are answered 503, and ``on_failure`` is called (`serve` stops the process)."""
         if self.library is not None or self._loader is not None:
             return
 
@@ -171,7 +172,8 @@ class Backend:
                 self.load_error = exc if isinstance(exc, StartupError) else \
                     StartupError(f"the library could not be opened: {exc!r}")
                 self.app.extensions[APP_NAME].library_failed(str(self.load_error))
-                os.kill(os.getpid(), signal.SIGTERM)
+                if on_failure is not None:
+                    on_failure()
                 return
             self._opened(library, announce)
 
@@ -327,7 +329,8 @@ def serve(data_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
     try:
         signal.signal(signal.SIGTERM, stop)
         announce(f"Papershelf is serving {backend.url} (library: {backend.data_dir})")
-        backend.load_library(announce)
+        # A library that cannot be opened stops the server the way SIGTERM does.
+        backend.load_library(announce, on_failure=lambda: os.kill(os.getpid(), signal.SIGTERM))
         backend.wsgi.run()
     except (KeyboardInterrupt, SystemExit):
         pass

@@ -153,3 +153,36 @@ def test_real_server_restart_after_a_clean_stop_and_after_kill_9(tmp_path):
         assert set(answer) == {first["arxiv_id"], second["arxiv_id"]}
     finally:
         srv.stop()
+
+
+def test_a_library_that_cannot_be_opened_after_answering_early(tmp_path, monkeypatch):
+    """Loading fails after the server already answered: look-ups still answer from the
+    table, requests needing the library get a 503 naming the problem, `serve` is told."""
+    card = unique_card()
+    _library_with(tmp_path, [card])
+    _keep_table(tmp_path)
+
+    def broken(data_dir):
+        raise server.StartupError("the library file is unreadable (test)")
+
+    monkeypatch.setattr(server, "_open_library_for_serving", broken)
+    backend = server.open_backend(tmp_path, 0, answer_while_loading=True, announce=lambda _: None)
+    threading.Thread(target=backend.wsgi.run, daemon=True).start()
+    failed = threading.Event()
+    backend.load_library(announce=lambda _: None, on_failure=failed.set)
+    try:
+        assert failed.wait(30)
+        assert "unreadable (test)" in str(backend.load_error)
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {_token(tmp_path)}"
+        answer = http.get(backend.url + "/api/status", timeout=10)
+        assert answer.status_code == 503
+        assert "unreadable (test)" in answer.json()["error"]
+        answer = http.post(backend.url + "/api/papers/lookup",
+                           json={"arxiv_ids": [card["arxiv_id"]]}, timeout=10)
+        assert answer.status_code == 200 and set(answer.json()["papers"]) == {card["arxiv_id"]}
+    finally:
+        backend.wsgi.task_dispatcher.shutdown()
+        backend.wsgi.close()
+        backend.close()
+    assert not (tmp_path / server.SERVER_FILE).exists()
