@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable
+from typing import Iterable, Iterator
 
 __all__ = [
     "fold_ascii",
@@ -57,6 +57,8 @@ def fold_ascii(text: str) -> str:
 
     Characters with no Latin reading (CJK, Cyrillic, ...) are dropped.
     """
+    if text.isascii():
+        return text
     out = []
     for ch in text:
         if ord(ch) < 128:
@@ -135,22 +137,29 @@ _STOPWORDS = {
 
 _MATH_RE = re.compile(r"\$[^$]*\$")
 _COMMAND_RE = re.compile(r"\\[A-Za-z]+|\\.")
+_KEY_WORD = re.compile(r"[a-z0-9]+")
+_YEAR_RE = re.compile(r"\s*[0-9]{4}\s*")
+_LEADING_YEAR_RE = re.compile(r"([0-9]{4})")
 
 
-def _key_words(text: str) -> list[str]:
-    text = _MATH_RE.sub(" ", text)
-    text = _COMMAND_RE.sub(" ", text)
-    folded = fold_ascii(text).lower()
-    return [w for w in re.split(r"[^a-z0-9]+", folded) if w]
+def _key_words(text: str) -> Iterator[str]:
+    """The words of ``text`` a key is made of (math and commands dropped, folded to
+    lower-case ASCII), one by one: the first significant word of a title is all a key
+    takes of it."""
+    if "$" in text:
+        text = _MATH_RE.sub(" ", text)
+    if "\\" in text:
+        text = _COMMAND_RE.sub(" ", text)
+    return (match.group() for match in _KEY_WORD.finditer(fold_ascii(text).lower()))
 
 
 def _year(paper: dict) -> str:
     year = paper.get("year")
     # ASCII digits only: a key is ASCII ("\d" would take "٢٠٢٤" too).
-    if year is not None and re.fullmatch(r"\s*[0-9]{4}\s*", str(year)):
+    if year is not None and _YEAR_RE.fullmatch(str(year)):
         return str(year).strip()
     published = paper.get("published") or ""
-    match = re.match(r"([0-9]{4})", str(published))
+    match = _LEADING_YEAR_RE.match(str(published))
     return match.group(1) if match else ""
 
 
@@ -161,14 +170,13 @@ def base_key(paper: dict) -> str:
         if isinstance(name, str) and name.strip():
             author = "".join(_key_words(surname(name)))
             break
-    word = ""
-    words = _key_words(paper.get("title") or "")
-    for w in words:
+    word = first_word = ""
+    for w in _key_words(paper.get("title") or ""):
+        first_word = first_word or w
         if w not in _STOPWORDS and not w.isdigit():
             word = w
             break
-    if not word and words:
-        word = words[0]
+    word = word or first_word
     year = _year(paper)
     if not author:
         author = "anon"

@@ -65,6 +65,8 @@ _ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 _VERSION = re.compile(r"^v\d+$")
 _DIGIT = re.compile(r"\d")
 _LATEX_HINT = re.compile(r"[\\$]")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
+_NOT_WORD = re.compile(r"[^\w]")
 
 
 def _fold_accents(text: str) -> str:
@@ -111,7 +113,7 @@ def normalize_title(title: str) -> str:
     text = html.unescape(title or "")
     text = latex_to_text(text)
     text = _fold_accents(text).casefold()
-    text = re.sub(r"[^\w\s]|_", " ", text)
+    text = _PUNCTUATION.sub(" ", text)
     return " ".join(_americanise(w) for w in text.split())
 
 
@@ -131,10 +133,12 @@ def distinguishing_tokens(normalized: str) -> frozenset[str]:
     words = normalized.split()
     out = set()
     for i, word in enumerate(words):
-        if _DIGIT.search(word) or _VERSION.match(word):
-            out.add(word)
-        elif _ROMAN.match(word) and word not in ("i", "c", "l", "v", "x") or (
-                word in ("i", "v", "x") and i > 0 and words[i - 1] in ("part", "vol", "volume")):
+        if not word.isalpha():  # a digit (no letter is one), or some other mark
+            if _DIGIT.search(word) or _VERSION.match(word):
+                out.add(word)
+        elif not word.strip("ivxlc") and (  # only letters of roman numerals
+                _ROMAN.match(word) and word not in ("i", "c", "l", "v", "x") or (
+                word in ("i", "v", "x") and i > 0 and words[i - 1] in ("part", "vol", "volume"))):
             out.add(word)
     return frozenset(out) if out else _NO_NUMBERS
 
@@ -152,11 +156,11 @@ def surname(name: str) -> str:
     if "," in name:
         name = name.split(",", 1)[0]
     else:
-        parts = [p for p in re.split(r"\s+", name.strip()) if p]
+        parts = name.split()
         while len(parts) > 1 and parts[-1].strip(".") in ("jr", "sr", "ii", "iii", "iv"):
             parts.pop()
         name = parts[-1] if parts else ""
-    return re.sub(r"[^\w]", "", name)
+    return name if name.isalnum() else _NOT_WORD.sub("", name)  # \w: alphanumeric or _
 
 
 def year_of(record: dict) -> int | None:
@@ -264,19 +268,68 @@ _LONGEST = 1 / _SHORTEST
 
 _EDITS_ALLOWED = (100 - FLAG_SCORE) / 100   # edits per character of both titles
 
-# Letter counts of a folded title: a-z, 0-9, space, anything else (capped at 255; capping
-# both sides never makes two titles look further apart than they are).
-_LETTER_KINDS = 38
-_LETTER_KIND = np.full(128, 37, dtype=np.int64)
-_LETTER_KIND[ord("a"):ord("z") + 1] = np.arange(26)
-_LETTER_KIND[ord("0"):ord("9") + 1] = np.arange(26, 36)
-_LETTER_KIND[ord(" ")] = 36
+# Letter signature of a folded title: one bit per (letter, n) saying "the title has at least
+# n of this letter", for n up to a depth fitted to how often the letter occurs in English
+# titles (space: word count; digits and anything else: present or not). Two titles' bits
+# differ in exactly sum(|min(a, depth) - min(b, depth)|) places over the letters, which is
+# at most the number of insertions and deletions turning one into the other, the distance
+# rapidfuzz's ratio is made of. So popcount(a ^ b) is an exact lower bound on that
+# distance: a candidate whose bound already rules out a close score is dropped unscored.
+# Three machine words per paper, compared for all candidates at once with numpy.
+_SIGNATURE_DEPTH = {
+    " ": 12, "e": 12, "a": 12, "i": 13, "n": 13, "o": 11, "r": 12, "t": 11, "s": 9,
+    "l": 8, "c": 7, "d": 7, "g": 7, "m": 7, "u": 5, "f": 5, "p": 5, "h": 4, "v": 4,
+    "b": 3, "k": 3, "w": 3, "y": 3, "x": 2, "j": 1, "q": 1, "z": 1,
+    **{digit: 1 for digit in "0123456789"}, "other": 1,
+}
+_SIGNATURE_WORDS = 3
+_LETTER_INDEX = {letter: index for index, letter in enumerate(_SIGNATURE_DEPTH)}
+_OTHER = _LETTER_INDEX["other"]
+# Byte of a title encoded as ASCII, every other character replaced by "?" -> letter index.
+assert "?" not in _LETTER_INDEX
+_LETTER_OF_BYTE = bytes(_LETTER_INDEX.get(chr(code), _OTHER) if code < 128 else _OTHER
+                        for code in range(256))
+_BIT_LETTER = np.array([_LETTER_INDEX[letter] for letter, depth in _SIGNATURE_DEPTH.items()
+                        for _ in range(depth)], dtype=np.intp)
+_BIT_AT_LEAST = np.array([n for depth in _SIGNATURE_DEPTH.values()
+                          for n in range(1, depth + 1)])
+assert len(_BIT_LETTER) == 64 * _SIGNATURE_WORDS
 
 
-def _letter_counts(title: str) -> np.ndarray:
-    codes = np.frombuffer(title.encode("utf-32-le"), dtype=np.uint32)
-    kinds = np.where(codes < 128, _LETTER_KIND[np.minimum(codes, 127)], 37)
-    return np.minimum(np.bincount(kinds, minlength=_LETTER_KINDS), 255).astype(np.uint8)
+def letter_signature(title: str) -> np.ndarray:
+    """The title's letter signature: _SIGNATURE_WORDS unsigned 64-bit words."""
+    letters = title.encode("ascii", "replace").translate(_LETTER_OF_BYTE)
+    counts = np.bincount(np.frombuffer(letters, dtype=np.uint8), minlength=len(_LETTER_INDEX))
+    return np.packbits(counts[_BIT_LETTER] >= _BIT_AT_LEAST, bitorder="little").view(np.uint64)
+
+
+@lru_cache(maxsize=4096)
+def _signature_distance_allowed(size: int) -> np.ndarray:
+    """For a title of ``size`` characters, by the length of another title: the largest
+    signature distance that still allows a close score, -1 where the lengths alone rule it
+    out. One look-up per candidate then applies both bounds (see `DedupeIndex.matches`);
+    lengths beyond the table are ruled out too (``take(..., mode="clip")`` reads its last
+    entry, -1)."""
+    lengths = np.arange(int(size * _LONGEST) + 2)
+    allowed = np.floor((size + lengths) * _EDITS_ALLOWED + 1e-9).astype(np.int32)
+    allowed[(lengths < size * _SHORTEST) | (lengths > size * _LONGEST)] = -1
+    allowed.flags.writeable = False
+    return allowed
+
+
+_NO_IDS = np.zeros(0, dtype=np.intp)   # shared: read-only
+_NO_IDS.flags.writeable = False
+_BEFORE_ALL_IDS = array("i", (-1,))   # sorts before every paper id
+
+
+def _sorted_unique(ids: np.ndarray) -> np.ndarray:
+    """What ``np.unique(ids)`` answers. numpy 2's own takes ~100 µs even for a thousand ids
+    (it hashes them, then sorts); sorting and comparing neighbours takes a few."""
+    ids = np.sort(ids)
+    first = np.empty(len(ids), dtype=bool)
+    first[:1] = True
+    np.not_equal(ids[1:], ids[:-1], out=first[1:])
+    return ids.compress(first)
 
 
 def _multimap_add(mapping: dict, key, doc_id: int) -> None:
@@ -319,14 +372,21 @@ class DedupeIndex:
         # and object visit per candidate (most of its time at 50,000 papers).
         self._titles: list[str] = []
         self._lengths = np.zeros(0, dtype=np.int32)
-        self._letters = np.zeros((0, _LETTER_KINDS), dtype=np.uint8)   # see `_letter_counts`
+        # One row per signature word (see `letter_signature`): a check gathers its
+        # candidates' words with one take along the rows.
+        self._signatures = np.zeros((_SIGNATURE_WORDS, 0), dtype=np.uint64)
+        # The title `matches` checked last and its signature: a new card is checked, then
+        # added, and the signature need not be worked out twice.
+        self._last_checked: tuple[str, np.ndarray | None] = ("", None)
 
     def __len__(self):
         return len(self._prints)
 
-    def add(self, doc_id: int, record: dict) -> None:
+    def add(self, doc_id: int, record: dict, fingerprint: Fingerprint | None = None) -> None:
+        """Index the paper. ``fingerprint``: ``Fingerprint.of(record)`` when the caller has
+        it already (the one `matches` was given for a new card, say)."""
         self.remove(doc_id)
-        fp = Fingerprint.of(record)
+        fp = fingerprint or Fingerprint.of(record)
         self._prints[doc_id] = fp
         postings = self._postings
         for token in fp.tokens:
@@ -344,12 +404,15 @@ class DedupeIndex:
                 size = max(doc_id + 1, 2 * len(self._lengths), 1024)
                 lengths = np.zeros(size, dtype=np.int32)
                 lengths[:len(self._lengths)] = self._lengths
-                letters = np.zeros((size, _LETTER_KINDS), dtype=np.uint8)
-                letters[:len(self._letters)] = self._letters
-                self._lengths, self._letters = lengths, letters
+                signatures = np.zeros((_SIGNATURE_WORDS, size), dtype=np.uint64)
+                signatures[:, :self._signatures.shape[1]] = self._signatures
+                self._lengths, self._signatures = lengths, signatures
         self._titles[doc_id] = fp.title
         self._lengths[doc_id] = len(fp.title)
-        self._letters[doc_id] = _letter_counts(fp.title)
+        checked_title, signature = self._last_checked
+        if checked_title != fp.title or signature is None:
+            signature = letter_signature(fp.title)
+        self._signatures[:, doc_id] = signature
 
     def remove(self, doc_id: int) -> None:
         fp = self._prints.pop(doc_id, None)
@@ -366,7 +429,7 @@ class DedupeIndex:
             _multimap_remove(self._arxiv, fp.arxiv_id, doc_id)
         self._titles[doc_id] = ""
         self._lengths[doc_id] = 0
-        self._letters[doc_id] = 0
+        self._signatures[:, doc_id] = 0
 
     def fingerprint(self, doc_id: int) -> Fingerprint | None:
         return self._prints.get(doc_id)
@@ -379,21 +442,39 @@ class DedupeIndex:
         """Papers that could score as close: the same words in any order, or, for a title of
         four or more words, papers sharing at least two of its rarest words (a title that
         close shares most of its words; if that is more than MAX_CANDIDATES papers, those
-        sharing the most); a shorter title's papers need share only one."""
-        exact = np.fromiter(_multimap_get(self._exact, fp.title), dtype=np.int64)
+        sharing the most); a shorter title's papers need share only one. Sorted ids.
+
+        Each numpy call costs microseconds here, whatever the size of its arrays, so the
+        calls are few."""
+        exact = np.fromiter(_multimap_get(self._exact, fp.title), dtype=np.intp) \
+            if fp.title in self._exact else _NO_IDS
         postings = self._postings
-        rare = sorted((t for t in fp.tokens if t in postings), key=lambda t: len(postings[t]))
-        rare = rare[:CANDIDATE_TOKENS]
+        sizes = {t: len(posting) for t in fp.tokens if (posting := postings.get(t)) is not None}
+        rare = sorted(sizes, key=sizes.__getitem__)[:CANDIDATE_TOKENS]
         if len(fp.tokens) >= 4 and len(rare) >= 2:
-            # How many of the rare words each paper shares: one pass over their postings.
-            shared = np.bincount(np.concatenate(
-                [np.frombuffer(postings[t], dtype=np.int32) for t in rare]))
+            # How many of the rare words each paper shares: with their postings' ids sorted,
+            # a paper sharing n of them is a run of n equal ids. Sorting a few thousand ids
+            # costs less than counting them into an array as wide as the library. Joined as
+            # bytes (one copy, and an array to sort in place) after a -1 that sorts first,
+            # so that every id has one before it.
+            joined = bytearray().join([_BEFORE_ALL_IDS, *(postings[t] for t in rare)])
+            ids = np.frombuffer(joined, dtype=np.int32)
+            ids.sort()
+
+            def shared_by(needed: int) -> np.ndarray:
+                # ids[i] starts a run (it differs from the one before) that is at least
+                # `needed` long (it is still the same id needed - 1 places on). compress,
+                # not a boolean index: numpy's is several times slower on int32.
+                end = len(ids) - needed + 1
+                first, before, last = ids[1:end], ids[:end - 1], ids[needed:]
+                return first.compress((first != before) & (first == last))
+
             needed = 2
-            found = np.flatnonzero(shared >= needed)
+            found = shared_by(needed)
             while len(found) > MAX_CANDIDATES and needed < len(rare):
                 needed += 1
-                found = np.flatnonzero(shared >= needed)
-            return np.union1d(exact, found) if len(exact) else found
+                found = shared_by(needed)
+            return _sorted_unique(np.concatenate([exact, found])) if len(exact) else found
         chosen = []
         total = len(exact)
         for token in rare:
@@ -402,30 +483,37 @@ class DedupeIndex:
                 break
             chosen.append(np.frombuffer(postings[token], dtype=np.int32))
             total += size
-        return np.unique(np.concatenate([exact, *chosen])) if chosen else exact
+        return _sorted_unique(np.concatenate([exact, *chosen])) if chosen else exact
 
-    def matches(self, record: dict, exclude: set[int] | frozenset = frozenset()) -> list[tuple[int, Verdict]]:
-        """Library papers that are (SAME) or may be (MAYBE) the record, best first."""
-        fp = Fingerprint.of(record)
+    def _could_be_close(self, title: str, ids: np.ndarray) -> list[int]:
+        """The papers among ``ids`` whose title could still score FLAG_SCORE against
+        ``title``. Two cheap, exact lower bounds on the edits between the titles, their
+        letter signatures' difference and their length difference, leave few to score: the
+        signature distance must be at most what the two lengths allow, which is -1 (never)
+        for lengths too far apart. (Few numpy calls, as in `_candidate_ids`.)"""
+        signature = letter_signature(title)
+        self._last_checked = (title, signature)
+        words = self._signatures.take(ids, axis=1)
+        words ^= signature[:, None]
+        apart = np.bitwise_count(words).sum(axis=0, dtype=np.int16)
+        allowed = _signature_distance_allowed(len(title))
+        return ids.compress(apart <= allowed.take(self._lengths.take(ids), mode="clip")).tolist()
+
+    def matches(self, record: dict, exclude: set[int] | frozenset = frozenset(),
+                fingerprint: Fingerprint | None = None) -> list[tuple[int, Verdict]]:
+        """Library papers that are (SAME) or may be (MAYBE) the record, best first.
+        ``fingerprint``: ``Fingerprint.of(record)`` when the caller has it already (and
+        will hand it to `add` too)."""
+        fp = fingerprint or Fingerprint.of(record)
         out = []
         if fp.arxiv_id:
             for doc_id in sorted(_multimap_get(self._arxiv, fp.arxiv_id) - set(exclude)):
                 out.append((doc_id, Verdict(SAME, 100.0, ["same arXiv id"])))
         close = []
         if fp.title:
-            ids = self._candidate_ids(fp)
-            lengths = self._lengths[ids]
-            size = len(fp.title)
-            close_length = (lengths >= size * _SHORTEST) & (lengths <= size * _LONGEST)
-            ids, lengths = ids[close_length], lengths[close_length]
-            # Turning one title into the other takes at least as many edits as their
-            # letter counts differ by: a cheap, exact bound that leaves few to score.
-            apart = np.abs(self._letters[ids].astype(np.int16)
-                           - _letter_counts(fp.title).astype(np.int16)).sum(axis=1)
-            ids = ids[apart <= (size + lengths) * _EDITS_ALLOWED + 1e-9]
+            ids = self._could_be_close(fp.title, self._candidate_ids(fp))
             if exclude:
-                ids = ids[~np.isin(ids, np.fromiter(exclude, dtype=np.int64))]
-            ids = ids.tolist()
+                ids = [doc_id for doc_id in ids if doc_id not in exclude]
             titles = operator.itemgetter(*ids)(self._titles) if len(ids) > 1 else \
                 [self._titles[doc_id] for doc_id in ids]
             # rapidfuzz scores all candidates in C; only the close ones get the full rules.

@@ -264,15 +264,17 @@ class Library:
                 self._tag_counts[ident] += 1
                 self._tag_spelling.setdefault(ident, tag)
 
-    def _index(self, doc_id: int, doc: dict | None) -> None:
-        """Bring every index in line with the stored document (None: it is gone)."""
+    def _index(self, doc_id: int, doc: dict | None,
+               fingerprint: dedupe.Fingerprint | None = None) -> None:
+        """Bring every index in line with the stored document (None: it is gone).
+        ``fingerprint``: the document's duplicate-check fingerprint, if already known."""
         old = self._docs.pop(doc_id, None)
         if doc is not None:
             self._docs[doc_id] = doc
         self._index_cheap(doc_id, old, doc)
         self._dedupe.remove(doc_id)
         if doc is not None and not doc.get("deleted_at"):
-            self._dedupe.add(doc_id, doc)
+            self._dedupe.add(doc_id, doc, fingerprint)
         self._search_pending.setdefault(doc_id, old)
         if self._keep_renderings and doc is not None and not doc.get("deleted_at"):
             self._render_pending[doc_id] = None
@@ -351,25 +353,26 @@ class Library:
             raise NotFound(f"no paper with id {doc_id}")
         return doc
 
-    def _put(self, doc_id: int | None, doc: dict, touched: list[int]) -> int:
-        """Store a whole document (insert when doc_id is None); index it after commit."""
+    def _put(self, doc_id: int | None, doc: dict, touched: list[int], *,
+             owned: bool = False) -> int:
+        """Store a whole document (insert when doc_id is None); index it after commit.
+        ``owned``: ``doc`` is the library's own copy already, never changed after (so it
+        need not be copied again)."""
         if doc_id is None:
             doc_id = self._new_paper_id()
-        self.papers.replace(doc_id, _copy(doc))
+        self.papers.replace(doc_id, doc if owned else _copy(doc))
         touched.append(doc_id)
         return doc_id
 
     def _new_paper_id(self) -> int:
         """A paper id never used before, even by a paper purged from the trash: ids are
-        stable names (undo records and links refer to them)."""
-        new_id = self._last_paper_id + 1
-        if self.meta.contains(doc_id=1):
-            self.meta.update({"last_paper_id": new_id}, doc_ids=[1])
-        else:
-            self.meta.insert(Document({"last_paper_id": new_id}, doc_id=1))
-        # Kept in memory; a failed transaction rebuilds it from what was stored.
-        self._last_paper_id = new_id
-        return new_id
+        stable names (undo records and links refer to them).
+
+        Only counted here: `_write` stores the last id given once per transaction, in that
+        same transaction (so a crash can never give an id again); a failed transaction
+        rebuilds the count from what was stored."""
+        self._last_paper_id += 1
+        return self._last_paper_id
 
     def _drop(self, doc_id: int, touched: list[int]) -> None:
         self.papers.remove(doc_ids=[doc_id])
@@ -386,7 +389,14 @@ class Library:
         with self._lock:
             try:
                 with self.db.transaction():
+                    last_paper_id = self._last_paper_id
                     result = operation(touched)
+                    if self._last_paper_id != last_paper_id:  # new papers: see _new_paper_id
+                        counter = {"last_paper_id": self._last_paper_id}
+                        if self.meta.contains(doc_id=1):
+                            self.meta.update(counter, doc_ids=[1])
+                        else:
+                            self.meta.insert(Document(counter, doc_id=1))
             except BaseException:
                 self._rebuild_indexes()
                 raise
@@ -492,8 +502,12 @@ class Library:
         target = self._by_arxiv.get(card["arxiv_id"]) if card.get("arxiv_id") else None
         flagged: list[tuple[int, dedupe.Verdict]] = []
         reasons: list[str] = []
+        fingerprint = None
         if target is None:
-            for doc_id, verdict in self._dedupe.matches(card):
+            # Worked out once: a card that becomes a new paper is indexed with it too (the
+            # paper has the card's title, authors, dates and arXiv id, all it reads).
+            fingerprint = dedupe.Fingerprint.of(card)
+            for doc_id, verdict in self._dedupe.matches(card, fingerprint=fingerprint):
                 if verdict.kind == dedupe.SAME and target is None:
                     target = doc_id
                     reasons = verdict.reasons
@@ -522,10 +536,11 @@ class Library:
         # showing only an author count gets its key from enrichment or the first export.
         doc["citation_key"] = (citekeys.make_key(doc, citekeys.LoweredKeys(self._by_key))
                                if doc["authors"] else None)
-        doc_id = self._put(None, doc, touched)
+        doc = _copy(doc)  # the library's own from here on: stored and indexed as it is
+        doc_id = self._put(None, doc, touched, owned=True)
         # Index at once so the rest of this batch can merge into it.
-        self._index(doc_id, _copy(doc))
-        dismissed = self._dismissed_with(doc_id)
+        self._index(doc_id, doc, fingerprint)
+        dismissed = self._dismissed_with(doc_id) if flagged else set()
         duplicate_of = []
         for other, verdict in flagged:
             if other in dismissed:

@@ -43,6 +43,8 @@ class ValidationError(ValueError):
 
 # ----------------------------------------------------------------------------- values
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HTTP_URL = re.compile(r"^https?://[^\s/]+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _text(value: Any, field: str, limit: int, *, multiline: bool = False,
@@ -55,30 +57,37 @@ def _text(value: Any, field: str, limit: int, *, multiline: bool = False,
         raise ValidationError(field, f"must be a string, not {_type_name(value)}")
     if _CONTROL.search(value):
         raise ValidationError(field, "contains control characters")
-    if not _encodable(value):
-        raise ValidationError(field, "contains characters that are not valid Unicode text")
-    value = unicodedata.normalize("NFC", value)
+    if not value.isascii():  # ASCII text is valid Unicode and in NFC already
+        if not _encodable(value):
+            raise ValidationError(field, "contains characters that are not valid Unicode text")
+        value = unicodedata.normalize("NFC", value)
     if multiline:
         value = value.replace("\r\n", "\n").strip()
     else:
         value = " ".join(value.split())
     if len(value) > limit:
         raise ValidationError(field, f"is too long ({len(value)} characters; at most {limit})")
-    if required and not has_visible(value):
+    if required:
+        _check_visible(value, field)
+    return value
+
+
+def _check_visible(value: str, field: str) -> None:
+    if not has_visible(value):
         raise ValidationError(field, "must not be empty" if not value else
                               "must not be empty (it has no visible characters)")
-    return value
 
 
 # Characters that show nothing (and that BibTeX export drops): control, format (zero-width
 # space, bidi marks), surrogate, private-use and unassigned code points.
 _INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn"))
+_INVISIBLE_ASCII = "".join(map(chr, range(ord(" ") + 1))) + "\x7f"
 
 
 def has_visible(text: str) -> bool:
     """Whether ``text`` holds something besides white space and invisible characters."""
     if text.isascii():
-        return any(" " < ch < "\x7f" for ch in text)
+        return bool(text.strip(_INVISIBLE_ASCII))  # what is left has a visible character
     return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE for ch in text)
 
 
@@ -135,7 +144,7 @@ def _url(value: Any, field: str) -> str | None:
     value = _text(value, field, MAX_URL)
     if value is None or value == "":
         return None
-    if not re.match(r"^https?://[^\s/]+", value):
+    if not _HTTP_URL.match(value):
         raise ValidationError(field, "must be an http(s) URL")
     return value
 
@@ -144,7 +153,7 @@ def _date(value: Any, field: str) -> str | None:
     value = _text(value, field, 10)
     if not value:
         return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not _ISO_DATE.fullmatch(value):
         raise ValidationError(field, "must be a date as YYYY-MM-DD")
     try:
         day = _dt.date.fromisoformat(value)
@@ -162,11 +171,7 @@ def _names(value: Any, field: str) -> list[str]:
         raise ValidationError(field, f"must be a list of names, not {_type_name(value)}")
     if len(value) > MAX_AUTHORS:
         raise ValidationError(field, f"has too many entries (at most {MAX_AUTHORS})")
-    names = []
-    for i, name in enumerate(value):
-        name = _text(name, f"{field}[{i}]", MAX_NAME, required=True)
-        names.append(name)
-    return names
+    return [_text(name, f"{field}[{i}]", MAX_NAME, required=True) for i, name in enumerate(value)]
 
 
 def _string_list(value: Any, field: str, limit: int = 200) -> list[str] | None:
@@ -304,6 +309,7 @@ def _bib_extra(value: Any, field: str) -> dict | None:
 
 CARD_EXTRA_FIELDS = {"tags", "source"}
 USER_FIELDS = {"tags", "notes", "read", "starred", "citation_key"}
+_CARD_FIELDS = frozenset(METADATA_FIELDS) | CARD_EXTRA_FIELDS
 
 
 def _check_object(value: Any, field: str | None) -> dict:
@@ -315,14 +321,17 @@ def _check_object(value: Any, field: str | None) -> dict:
 def clean_card(card: Any) -> dict:
     """A posted card → a clean record with only known fields (unknown ones are an error)."""
     card = _check_object(card, None)
-    unknown = set(card) - set(METADATA_FIELDS) - CARD_EXTRA_FIELDS
+    unknown = card.keys() - _CARD_FIELDS
     if unknown:
         raise ValidationError(sorted(unknown)[0], "is not a known field")
     out: dict[str, Any] = {}
     for name, check in METADATA_FIELDS.items():
         if name in card:
             out[name] = check(card[name], name)
-    out["title"] = _text(card.get("title"), "title", MAX_TITLE, required=True)
+    # The title was cleaned above, in its turn; only now may it be found missing or empty.
+    if out.get("title") is None:
+        raise ValidationError("title", "is required")
+    _check_visible(out["title"], "title")
     if out.get("authors") is not None and out.get("authors_count") is not None:
         if out["authors"] and out["authors_count"] < len(out["authors"]):
             raise ValidationError("authors_count", "is smaller than the number of authors given")
