@@ -6,7 +6,7 @@ The contract is written down in ``openapi.yaml`` beside this file; change both t
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -354,34 +354,37 @@ def _export_args() -> dict:
             "abstract": True if abstract is None else abstract}
 
 
-def _encoded(pieces: list[str], size: int = 1 << 20):
+def _encoded(pieces: Iterable[str], size: int = 1 << 20):
     """The pieces joined by newlines, as UTF-8, about ``size`` characters at a time. A
-    large library's file is ~100 MB: it is never joined or encoded whole, and each piece
-    is let go once sent."""
-    pieces.reverse()
+    large library's file is ~100 MB: it is never joined or encoded whole, and an export's
+    pieces are made only as they are sent (and let go once sent)."""
     batch: list[str] = []
     length = 0
-    while pieces:
-        piece = pieces.pop()
-        if batch or length:
-            batch.append("\n")
+    separator = ""  # later pieces are preceded by their newline
+    for piece in pieces:
+        batch.append(separator)
         batch.append(piece)
+        separator = "\n"
         length += len(piece) + 1
-        if length >= size or not pieces:
+        if length >= size:
             yield "".join(batch).encode("utf-8")
             batch.clear()
-            length = 1  # later pieces are preceded by their newline
+            length = 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
 
 
 @api.get("/export.bib")
 def export_file():
     """The .bib file as a download (the library page's Export button)."""
     args = _export_args()
-    text, report = _library().export_bibtex(**args, pieces=True)
+    pieces, report = _library().export_bibtex(**args, pieces=True)
     name = "papershelf"
     if args["tag"]:
         name += "-" + "".join(ch if ch.isalnum() else "-" for ch in args["tag"]).strip("-")
-    response = Response(_encoded(text), mimetype="application/x-bibtex")
+    response = Response(_encoded(pieces), mimetype="application/x-bibtex")
+    # Lets go of the export's handle on the rendering file even if the download stops.
+    response.call_on_close(pieces.close)
     # Header values are Latin-1: an ASCII name, and the real one (a tag in any script) as
     # RFC 6266 filename*.
     ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "papershelf"

@@ -59,7 +59,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from typing import Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from . import citekeys
 
@@ -957,7 +957,9 @@ def entry(paper: dict, key: str | None = None, *, abstract: bool = True,
 def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = True,
            taken: Iterable[str] | None = None,
            renderer: Callable[..., Rendering] = render,
-           pieces: bool = False) -> tuple[str | list[str], dict]:
+           pieces: bool = False,
+           fetch: Callable[[Any], tuple[str, str]] | None = None,
+           ) -> tuple[str | Iterator[str], dict]:
     """A whole .bib file for ``papers`` and a report.
 
     Returns ``(text, report)``; ``report`` is::
@@ -971,20 +973,30 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
 
     ``taken`` (every key and alias in the library) keeps keys made here for papers
     without one from clashing with papers outside this export. ``renderer`` is
-    :func:`render` or a cache in front of it (same arguments, same result). With
-    ``pieces`` the text comes as a list of pieces that joined by newlines make it (a large
-    library's file can then be sent without being held whole).
+    :func:`render` or a cache in front of it (same arguments, same result); a cache may
+    give, instead of a Rendering, a stand-in with its ``glyphs``, ``math`` and
+    ``missing`` (all the @preamble and the report need), whose ``(entry_type, lines)``
+    ``fetch(stand_in)`` gives when its entry is made.
+
+    With ``pieces`` the text comes as an iterator of pieces that joined by newlines make
+    it: the @preamble (if any), then one entry per piece, each made only when it is
+    reached. A large library's file (~100 MB) is then sent without ever being held whole,
+    each entry's text read from the cache as it goes. The report is complete at once.
+    ``papers`` is best given as an iterator then: each paper is let go once planned.
     """
     papers = list(papers)
     needs = _Needs()
     report: dict = {"entries": 0, "incomplete": [], "assigned_keys": {}, "renamed_keys": [],
                     "dropped_aliases": [], "raw_characters": ""}
     usable = [_usable_export_key(p.get("citation_key")) for p in papers]
-    keyed: list[tuple[str, dict]] = []
-    if all(usable) and len({p["citation_key"].lower() for p in papers}) == len(papers):
-        # Every paper has its own key (the usual case): there is nothing to decide.
-        keyed = [(p["citation_key"], p) for p in papers]
+    keys: list[str] | None = None  # each paper's key in this export, if not its own
+    keys_lower = {_lowered(p["citation_key"]) for p in papers} if all(usable) else set()
+    if all(usable) and len(keys_lower) == len(papers):
+        # Every paper has its own key (the usual case): there is nothing to decide, and no
+        # two keys are equal in lower case, so that alone gives the order.
+        papers.sort(key=_lowered_key)
     else:
+        keyed: list[tuple[str, dict]] = []
         used: set[str] = set(taken or ())
         for p, has_key in zip(papers, usable):
             if has_key:
@@ -1007,12 +1019,19 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
             seen.add(key.lower())
             used.add(key)
             keyed.append((key, paper))
+        keys_lower = {k.lower() for k, _ in keyed}
+        keyed.sort(key=lambda kp: (kp[0].lower(), kp[0], str(kp[1].get("id"))))
+        keys = [key for key, _ in keyed]
+        papers = [paper for _, paper in keyed]
+        del keyed
+    del usable
 
-    keys_lower = {k.lower() for k, _ in keyed}
-    keyed.sort(key=lambda kp: (kp[0].lower(), kp[0], str(kp[1].get("id"))))
-    chunks: list[str] = []
+    # The sorted papers become, in place, all an entry needs but its text: key, ids and
+    # the rendering (or a stand-in for it). Each paper is let go once planned.
+    planned: list = papers
     alias_seen: set[str] = set()
-    for key, paper in keyed:
+    for index, paper in enumerate(papers):
+        key = paper["citation_key"] if keys is None else keys[index]
         aliases = []
         for alias in paper.get("key_aliases") or []:
             if not _usable_export_key(alias) or alias.lower() == key.lower():
@@ -1023,22 +1042,47 @@ def export(papers: Iterable[dict], *, abstract: bool = True, keywords: bool = Tr
             alias_seen.add(alias.lower())
             aliases.append(alias)
         rendering = renderer(paper, abstract=abstract, keywords=keywords)
-        needs.glyphs |= rendering.glyphs
-        needs.math |= rendering.math
-        chunks.append(_assemble(rendering.entry_type, key, rendering.lines, aliases))
+        if rendering.glyphs:
+            needs.glyphs |= rendering.glyphs
+        if rendering.math:
+            needs.math |= rendering.math
+        planned[index] = (key, aliases or (), rendering)
         missing = rendering.missing
         if missing:
             report["incomplete"].append({
                 "id": paper.get("id"), "key": key, "title": paper.get("title"),
                 "missing": [m for m, _ in missing],
                 "message": "; ".join(msg for _, msg in missing)})
-    report["entries"] = len(chunks)
+    report["entries"] = len(planned)
     report["raw_characters"] = "".join(sorted(needs.glyphs))
     preamble = needs.preamble()
-    head = [f'@preamble{{ "{preamble}" }}\n'] if preamble else []
+    head = f'@preamble{{ "{preamble}" }}\n' if preamble else None
+    entries = _entries(head, planned, fetch)
     if pieces:
-        return head + chunks, report
-    return "\n".join(head + chunks), report
+        return entries, report
+    return "\n".join(entries), report
+
+
+def _lowered(key: str) -> str:
+    lowered = key.lower()
+    # Keys are mostly lower case already: then the key itself, not a second copy of it.
+    return key if lowered == key else lowered
+
+
+def _lowered_key(paper: dict) -> str:
+    return _lowered(paper["citation_key"])
+
+
+def _entries(head: str | None, planned: list[tuple[str, list[str] | tuple[()], Any]],
+             fetch: Callable[[Any], tuple[str, str]] | None) -> Iterator[str]:
+    if head is not None:
+        yield head
+    for key, aliases, rendering in planned:
+        if isinstance(rendering, Rendering):
+            yield _assemble(rendering.entry_type, key, rendering.lines, aliases)
+        else:
+            entry_type, lines = fetch(rendering)
+            yield _assemble(entry_type, key, lines, aliases)
 
 
 def _order_key(paper: dict, index: int, has: bool) -> tuple:

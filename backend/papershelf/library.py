@@ -1031,9 +1031,12 @@ class Library:
 
     # ------------------------------------------------------------------ BibTeX
     def export_bibtex(self, *, tag: str | None = None, ids: list[int] | None = None,
-                      abstract: bool = True, pieces: bool = False) -> tuple[str | list[str], dict]:
+                      abstract: bool = True, pieces: bool = False) -> tuple[str | Iterable[str], dict]:
         """The .bib text of the library (or a tag, or some papers) and a report; with
-        ``pieces``, the text as pieces to be joined by newlines (see bibtex_export)."""
+        ``pieces``, the text as an iterator of pieces to be joined by newlines (see
+        bibtex_export), each entry's text read from the rendering cache only as it is
+        reached, outside the lock: still the library as it was when asked, whatever
+        changes meanwhile. Close the iterator if it is not used up."""
         self._wait_for_lists()
         with self._lock:
             if ids:
@@ -1051,26 +1054,59 @@ class Library:
                 doc = docs[doc_id]
                 if citekeys.is_usable_key(doc.get("citation_key")):
                     return {"id": doc_id, "citation_key": doc["citation_key"],
-                            "key_aliases": doc.get("key_aliases") or [], "title": doc.get("title")}
+                            "key_aliases": doc.get("key_aliases") or (), "title": doc.get("title")}
                 return self._view(doc_id)
 
-            def renderer(paper: dict, **options) -> bibtex_export.Rendering:
+            def renderer(paper: dict, *, stand_in: bool = True, **options):
                 # The stored document stands for the paper's content (never changed in
-                # place): a rendering checked against it is read without hashing.
+                # place): a rendering checked against it is found without hashing. A
+                # stored rendering comes as a stand-in: its text is read when it is sent.
                 doc_id = paper["id"]
                 token = docs[doc_id]
-                stored = renderings.checked(doc_id, token, **options)
+                stored = renderings.checked(doc_id, token, stand_in=stand_in, **options)
                 if stored is not None:
                     return stored
-                return renderings(self._view(doc_id), token=token, **options)
+                return renderings(self._view(doc_id), token=token, stand_in=stand_in, **options)
 
-            papers = [record(i) for i in chosen]
+            def plan(**how):
+                # No collection while the plan is made: it makes objects for every paper,
+                # kept until sent, and the collector would walk them again and again.
+                with heap.collection_paused():
+                    return bibtex_export.export(
+                        (record(i) for i in chosen), abstract=abstract, pieces=True,
+                        taken=citekeys.LoweredKeys(self._by_key), **how)
 
-            text, report = bibtex_export.export(papers, abstract=abstract, pieces=pieces,
-                                                taken=citekeys.LoweredKeys(self._by_key),
-                                                renderer=renderer)
-            self._renderings.finish(live_ids=self._docs)
+            # The export's own handle on the rendering file, taken before it stores or
+            # compacts anything: the stand-ins are read through it while the file is sent
+            # (outside the lock), and still read as stored if the file is compacted
+            # (renamed over) meanwhile.
+            failures = renderings.failures
+            stored_texts = renderings.reader()
+            try:
+                entries, report = plan(renderer=renderer, fetch=stored_texts.read)
+                renderings.finish(live_ids=self._docs)  # writes out what the export stored
+                if renderings.failures != failures:
+                    # The file failed (a full disk): renderings stored for this export may
+                    # be lost. Rare: planned again with every entry's text read now, under
+                    # the lock, and kept until sent.
+                    stored_texts.close()
+                    entries = None  # let go of the first plan before the second is made
+                    entries, report = plan(renderer=lambda paper, **options: renderer(
+                        paper, stand_in=False, **options))
+            except BaseException:
+                stored_texts.close()
+                raise
             assigned = {int(k): v for k, v in (report.get("assigned_keys") or {}).items()}
+
+        def sent() -> Iterable[str]:
+            try:
+                yield from entries
+            finally:
+                stored_texts.close()
+
+        text = sent()
+        if not pieces:
+            text = "\n".join(text)  # outside the lock: it reads the same renderings
         if assigned:
             # Papers without a key get one now, once: the next export must cite the same.
             def operation(touched):
@@ -1081,7 +1117,11 @@ class Library:
                     if not doc.get("citation_key"):
                         doc["citation_key"] = key
                         self._put(doc_id, doc, touched)
-            self._write(operation)
+            try:
+                self._write(operation)
+            except BaseException:
+                stored_texts.close()
+                raise
         return text, report
 
     def import_bibtex(self, text: str) -> dict:
