@@ -121,3 +121,52 @@ def test_tag_suggestions_narrow_before_the_backend_answers(ro_page):
     for route in held:
         route.fulfill(status=200, content_type="application/json", body=json.dumps({"tags": tags[1:]}))
     expect(items).to_have_text(["xbeta", "xbravo"])
+
+
+# Every change made inside the rows' cells, by row index (a cell rewritten with the same text
+# counts: that is what makes the browser lay the row out again).
+RECORD_CELL_CHANGES_JS = """() => {
+  window.__changed = {};
+  const list = document.getElementById('list');
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const node = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const row = node && node.closest('.row');
+      if (!row || !node.closest('.cell')) continue;
+      const i = row.dataset.index;
+      (window.__changed[i] = window.__changed[i] || []).push(r.type + ' ' + (r.attributeName || ''));
+    }
+  }).observe(list, { subtree: true, childList: true, characterData: true, attributes: true,
+                     attributeFilter: ['title'] });
+}"""
+
+
+def test_a_new_answer_rewrites_only_the_cells_that_changed(ro_page):
+    """Typing on often keeps the same first rows: a row whose paper shows the same is left
+    alone, and a row whose paper differs shows the new values."""
+    page = ro_page
+    first = json.loads(_answer("same", 3))
+    second = json.loads(json.dumps(first))
+    second["papers"][1].update(title="A changed title", tags=["new-tag"], upvotes=42)
+    answers = {"sam": json.dumps(first), "same": json.dumps(second)}
+
+    def handler(route):
+        q = parse_qs(urlparse(route.request.url).query).get("q", [""])[0]
+        if q in answers:
+            route.fulfill(status=200, content_type="application/json", body=answers[q])
+        else:
+            route.continue_()
+    page.route(re.compile(r".*/api/papers\?.*"), handler)
+    search = page.locator("#search")
+    search.fill("sam")
+    expect(row(page, 1).locator(".c-title")).to_have_text("Answer for same 1")
+    page.wait_for_function("() => document.getElementById('list').dataset.busy === 'false'")
+    page.evaluate(RECORD_CELL_CHANGES_JS)
+    search.press("e")
+    expect(row(page, 1).locator(".c-title")).to_have_text("A changed title")
+    expect(row(page, 1).locator(".c-tags .chip")).to_have_text(["new-tag"])
+    expect(row(page, 1).locator(".c-upvotes")).to_have_text("42")
+    expect(row(page, 2).locator(".c-title")).to_have_text("Answer for same 2")
+    page.wait_for_function("() => document.getElementById('list').dataset.busy === 'false'")
+    changed = page.evaluate("() => window.__changed")
+    assert set(changed) == {"1"}, changed

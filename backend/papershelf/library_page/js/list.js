@@ -338,29 +338,35 @@ export class PaperList {
     if (!paper) {
       el.classList.add("loading");
       el.dataset.id = "";
-      for (const k of ["title", "authors", "date", "upvotes", "added"]) c[k].textContent = "";
+      for (const k of ["title", "authors", "date", "upvotes", "added"]) { c[k].textContent = ""; c[k].title = ""; }
       clear(c.tags);
+      c.tags._key = undefined;
       c.title.appendChild(h("span", { class: "skeleton" }));
       c.check.firstChild.checked = false;
       return;
     }
     el.classList.remove("loading");
-    el.dataset.id = String(paper.id);
+    const id = String(paper.id);
+    if (el.dataset.id !== id) el.dataset.id = id;
     el.classList.toggle("unread", !paper.read);
     el.classList.toggle("starred", !!paper.starred);
     c.check.firstChild.checked = sel;
     c.star.firstChild.setAttribute("aria-pressed", paper.starred ? "true" : "false");
-    c.title.textContent = paper.title || "(untitled)";
-    c.title.title = paper.title || "";
-    c.authors.textContent = firstAuthors(paper);
-    c.authors.title = (paper.authors || []).join(", ");
-    c.date.textContent = shortDate(paper.published);
-    c.upvotes.textContent = paper.upvotes == null ? "" : String(paper.upvotes);
-    clear(c.tags);
-    for (const t of (paper.tags || []).slice(0, 4)) c.tags.appendChild(h("span", { class: "chip small" }, t));
-    if ((paper.tags || []).length > 4) c.tags.appendChild(h("span", { class: "more" }, `+${paper.tags.length - 4}`));
-    c.added.textContent = relTime(paper.added_at);
-    c.added.title = paper.added_at || "";
+    // A cell is written only when what it shows changes: rewriting the same text would
+    // make the browser lay the row out (and shape its text) again, for nothing.
+    setText(c.title, paper.title || "(untitled)", paper.title || "");
+    setText(c.authors, firstAuthors(paper), (paper.authors || []).join(", "));
+    setText(c.date, shortDate(paper.published));
+    setText(c.upvotes, paper.upvotes == null ? "" : String(paper.upvotes));
+    const tags = (paper.tags || []);
+    const tagsKey = [tags.length, ...tags.slice(0, 4)].join("\n");
+    if (c.tags._key !== tagsKey) {
+      c.tags._key = tagsKey;
+      clear(c.tags);
+      for (const t of tags.slice(0, 4)) c.tags.appendChild(h("span", { class: "chip small" }, t));
+      if (tags.length > 4) c.tags.appendChild(h("span", { class: "more" }, `+${tags.length - 4}`));
+    }
+    setText(c.added, relTime(paper.added_at), paper.added_at || "");
   }
 
   _recycleAll() {
@@ -472,4 +478,10 @@ export class PaperList {
     for (const el of this.rowEls.values()) el._key = null;
     this.schedule();
   }
+}
+
+/** Show `text` (and `tooltip`, if given) in a cell, touching the DOM only if they differ. */
+function setText(cell, text, tooltip) {
+  if (cell.textContent !== text) cell.textContent = text;
+  if (tooltip !== undefined && cell.title !== tooltip) cell.title = tooltip;
 }
