@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "sources when there are some (to finish an interrupted run)")
     ap.add_argument("--build-only", action="store_true",
                     help="build (or find) the cached libraries of the sizes, measure nothing")
+    ap.add_argument("--memory-design", action="store_true",
+                    help="measure only the memory of documents kept as dicts, JSON or "
+                         "compressed JSON, with the real indexes (see benchlib/memory_design.py)")
     args = ap.parse_args(argv)
     args.sizes = [200] if args.smoke and args.sizes == ap.get_default("sizes") else \
         [int(s.replace("_", "").replace("k", "000")) for s in args.sizes.split(",") if s.strip()]
@@ -168,6 +172,30 @@ def measure_size(args, size: int, plan: Plan, python: str, pythonpath: str, chro
     return run.results, phases, errors
 
 
+def memory_design_table(args, python: str, pythonpath: str) -> str:
+    """One row per size and way of keeping the documents; each measured in its own process."""
+    from .memory_design import VARIANTS
+    rows = ["| papers | documents kept as | imports | documents | list columns + id maps "
+            "| search index | duplicate index | resident at end | peak | load | one full pass |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    env = dict(os.environ, PYTHONPATH=pythonpath)
+    for size in args.sizes:
+        snapshot = cached_library(args, size, python, pythonpath) / "data" / "library" / "library.json"
+        for variant in VARIANTS:
+            log(f"{size} papers: memory with documents as {variant}")
+            done = subprocess.run([python, "-m", "benchlib.memory_design", str(snapshot), variant],
+                                  capture_output=True, text=True, env=env)
+            if done.returncode:
+                raise SystemExit(f"memory design ({variant}) failed:\n{done.stderr[-3000:]}")
+            m = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append(f"| {m['papers']} | {variant} | {m['imports_mb']:.0f} MB "
+                        f"| {m['documents_mb']:.0f} MB | {m['columns_mb']:.0f} MB "
+                        f"| {m['search_mb']:.0f} MB | {m['duplicates_mb']:.0f} MB "
+                        f"| {m['total_mb']:.0f} MB | {m['peak_mb']:.0f} MB "
+                        f"| {m['load_s']:.2f} s | {m['full_pass_s']:.2f} s |")
+    return "\n".join(rows)
+
+
 def _stop_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds, so every server and browser is stopped
 
@@ -182,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.build_only:
         for size in args.sizes:
             print(cached_library(args, size, python, pythonpath))
+        return 0
+    if args.memory_design:
+        print(memory_design_table(args, python, pythonpath))
         return 0
     out = args.out
     if out is None:

@@ -66,3 +66,17 @@ def test_smoke_run_prints_every_figure(tmp_path):
 
     after = docs.stat().st_mtime_ns if docs.exists() else None
     assert after == before, "a smoke run must not write docs/benchmarks.md"
+
+
+def test_memory_design_measures_each_way_of_keeping_documents(tmp_path):
+    done = subprocess.run(
+        [str(REPO / "scripts" / "bench"), "--memory-design", "--sizes", "200",
+         "--cache", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("| 200 |")]
+    kept = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
+    assert [row[1] for row in kept] == ["dicts", "json", "zlib"], done.stdout
+    for row in kept:
+        for cell in row[2:]:
+            assert re.fullmatch(r"-?\d+(\.\d+)? (MB|s)", cell), (row, cell)
