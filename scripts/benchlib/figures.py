@@ -329,7 +329,7 @@ class SizeRun:
     # -------------------------------------------------------------- 7, 8: cold start, memory
     def cold_start(self) -> None:
         data_dir = self.fresh_copy()
-        ours, loaded, indexed = [], [], []
+        ours, loaded, indexed, saved, searched = [], [], [], [], []
         try:
             # The built library has never been served: its first start has no look-ups
             # kept from a clean stop and waits for the whole library (reported in the
@@ -339,12 +339,20 @@ class SizeRun:
                 server = self.backend(data_dir)
                 try:
                     first_answer = server.start()
-                    library_loaded = first_answer + server.client().timed("GET", "/api/status")[0] / 1000
+                    client = server.client()
+                    library_loaded = first_answer + client.timed("GET", "/api/status")[0] / 1000
                     if start == 0:
                         first_start = (first_answer, library_loaded)
                     else:
                         ours.append(first_answer)
                         loaded.append(library_loaded)
+                        # What a person does first after a start: save a card, search.
+                        # Both may wait for indexes still being built in the background.
+                        card = data.json_line(data.probe_card(self.seed, RESTART_CARDS + start))
+                        saved.append(loaded[-1] + client.timed("POST", "/api/papers", card)[0] / 1000)
+                        searched.append(saved[-1] + client.timed(
+                            "GET", "/api/papers?q=diffusion&limit=30")[0] / 1000)
+                    client.close()
                     indexed.append(first_answer + server.wait_until_indexed())
                     self.rss.append(server.peak_rss_mb() or 0)
                 finally:
@@ -368,6 +376,9 @@ class SizeRun:
                                       f"files in the page cache; library loaded (every "
                                       f"request answered) after {median(loaded):.2f} s, "
                                       f"every index built after {median(indexed):.2f} s; "
+                                      f"a save right after it answered after "
+                                      f"{median(saved):.2f} s and a search then after "
+                                      f"{median(searched):.2f} s (from process start); "
                                       f"first start after the build (no look-ups kept): "
                                       f"{first_start[0]:.2f} s")
         self.facts["rss_refs"] = (max(floor_rss), max(naive_rss))
@@ -377,6 +388,8 @@ class SizeRun:
         self.results["rss"] = Result(max(self.rss) if self.rss else None, floor_rss, naive_rss,
                                      f"max over {len(self.rss)} backend processes")
 
+
+RESTART_CARDS = 10_000  # probe cards saved after the restarts: beyond those the saves use
 
 _PRINT_HWM = ("for line in open('/proc/self/status'):\n"
               "    if line.startswith('VmHWM:'): print(int(line.split()[1]) / 1024)\n")
