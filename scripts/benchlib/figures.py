@@ -353,7 +353,8 @@ class SizeRun:
                         searched.append(saved[-1] + client.timed(
                             "GET", "/api/papers?q=diffusion&limit=30")[0] / 1000)
                     client.close()
-                    indexed.append(first_answer + server.wait_until_indexed())
+                    so_far = searched[-1] if start else library_loaded  # from process start
+                    indexed.append(so_far + server.wait_until_indexed())
                     self.rss.append(server.peak_rss_mb() or 0)
                 finally:
                     server.stop()
