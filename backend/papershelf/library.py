@@ -92,7 +92,6 @@ class Library:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
         self._lists_ready = threading.Event()
-        self._duplicates_ready = threading.Event()
         self._indexes_ready = threading.Event()
         self._indexing_error: BaseException | None = None
         self._work_wanted = threading.Event()
@@ -149,11 +148,9 @@ class Library:
         """Every in-memory index from the stored documents.
 
         Only the arXiv-id index is built at once (look-ups answer from it). The list
-        columns, keys and tags, then the duplicate and search indexes, may be built in a
-        thread; the operations that need them wait (``_lists_ready``, ``_duplicates_ready``,
-        ``_indexes_ready``)."""
+        columns, keys and tags, then the search and duplicate indexes, may be built in a
+        thread; the operations that need them wait (``_lists_ready``, ``_indexes_ready``)."""
         self._lists_ready.clear()
-        self._duplicates_ready.clear()
         self._indexes_ready.clear()
         self._by_arxiv: dict[str, int] = {}
         self._by_key: dict[str, int] = {}
@@ -200,18 +197,10 @@ class Library:
                 for doc_id, doc in papers:
                     self._index_cheap(doc_id, None, doc, columns=False, arxiv=False)
                 self._lists_ready.set()
-                # Saves need the duplicate index, not the search index (they leave search
-                # indexing for later anyway): after a start they go on once this is built,
-                # not the search index too, which takes longest (10 s at 50,000 papers).
-                search = self._search
+                self._search.build(papers)
                 for doc_id, doc in papers:
                     if not doc.get("deleted_at"):
                         self._dedupe.add(doc_id, doc)
-                self._duplicates_ready.set()
-                # Changes made from here on queue their papers for the search index
-                # (``_search_pending``), which takes them once it is built. A failed write
-                # rebuilds every index in its place; this one is then left unused.
-                search.build(papers)
                 if freeze:
                     heap.freeze()
             if self._keep_renderings:
@@ -224,7 +213,6 @@ class Library:
             self._indexing_error = exc
         finally:
             self._lists_ready.set()
-            self._duplicates_ready.set()
             self._indexes_ready.set()
 
     def _wait_for_lists(self) -> None:
@@ -312,13 +300,11 @@ class Library:
                 if quiet < CATCH_UP_PAUSE:
                     time.sleep(CATCH_UP_PAUSE - quiet)
                     continue
-                if self._search_pending and self._indexes_ready.is_set():
+                if self._search_pending:
                     with self._lock:
                         self._catch_up_search(limit=10)
-                elif self._render_pending:
-                    self._render_some(RENDER_BATCH)
                 else:
-                    self._indexes_ready.wait(CATCH_UP_PAUSE)  # the search index is being built
+                    self._render_some(RENDER_BATCH)
                 time.sleep(0)  # let a waiting request thread have the interpreter
 
     def _render_some(self, limit: int) -> None:
@@ -399,7 +385,7 @@ class Library:
         indexes are rebuilt from the stored documents so they cannot drift.
         """
         touched: list[int] = []
-        self._wait_for_indexes(self._duplicates_ready)
+        self._wait_for_indexes()
         with self._lock:
             try:
                 with self.db.transaction():
