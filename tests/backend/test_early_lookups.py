@@ -59,10 +59,13 @@ def test_any_change_after_the_stop_makes_the_table_stale(tmp_path):
 
 @pytest.mark.parametrize("content", [b"", b"{not json", b'{"format": 99, "papers": {}}',
                                      b'{"format": 1, "papers": [], "library_files": []}'])
-def test_unreadable_table_is_not_used(tmp_path, content):
+@pytest.mark.parametrize("files_state", ["kept", "missing"])
+def test_unreadable_table_is_not_used(tmp_path, content, files_state):
     _library_with(tmp_path, [unique_card()])
     _keep_table(tmp_path)
-    _lookups_file(tmp_path).write_bytes(content)
+    kept = _lookups_file(tmp_path).read_bytes()
+    state = kept[:kept.index(b"\n") + 1] if files_state == "kept" else b""
+    _lookups_file(tmp_path).write_bytes(state + content)
     assert early_lookups.load(tmp_path / server.CACHE_DIR, library_dir(tmp_path)) is None
 
 
