@@ -38,6 +38,9 @@ MAX_SIGHTINGS = 100
 MAX_UNDO = 200
 CATCH_UP_PAUSE = 0.2  # seconds without changes before background indexing and rendering go on
 RENDER_BATCH = 8       # papers rendered per turn of the background rendering
+# The indexes `indexes_to_keep` gives, by name.
+SEARCH_INDEX = "search"
+DUPLICATE_INDEX = "duplicates"
 
 # Capture may refresh these; it never overwrites a field the user corrected by hand.
 CAPTURE_REFRESHED = ("upvotes", "comments", "github_stars")
@@ -72,14 +75,17 @@ class Library:
 
     def __init__(self, directory: str | Path, *, durable: bool = True,
                  background_indexing: bool = False, keep_renderings: bool = False,
-                 cache_dir: str | Path | None = None, **storage_options):
+                 cache_dir: str | Path | None = None,
+                 kept_indexes: dict[str, bytes] | None = None, **storage_options):
         """Open the library. With ``background_indexing`` the search and duplicate indexes
         are built in a thread: look-ups and lists answer at once, while searches and
         changes wait until the indexes are ready (seconds, for a large library).
         With ``keep_renderings`` (a long-running server) every paper's BibTeX rendering is
         kept up to date in the background, so that an export only reads them. Derived
         files (the renderings) go to ``cache_dir``, by default ``cache`` in the library
-        folder."""
+        folder. ``kept_indexes``: the search and duplicate indexes as `indexes_to_keep`
+        gave them when the library was last closed, if its files are unchanged since (see
+        `clean_stop`); they spare the seconds of building them from the papers."""
         self.directory = Path(directory)
         self.db = LibraryDB(self.directory, durable=durable, **storage_options)
         self.papers = self.db.table(PAPERS)
@@ -105,6 +111,7 @@ class Library:
         # reads; an export that finds some still to do renders them itself.
         self._render_pending: dict[int, None] = {}
         self._closed = False
+        self._kept_indexes = dict(kept_indexes or {})
         threading.Thread(target=self._catch_up_loop, name="papershelf-background",
                          daemon=True).start()
         with heap.collection_paused():
@@ -197,10 +204,19 @@ class Library:
                 for doc_id, doc in papers:
                     self._index_cheap(doc_id, None, doc, columns=False, arxiv=False)
                 self._lists_ready.set()
-                self._search.build(papers)
-                for doc_id, doc in papers:
-                    if not doc.get("deleted_at"):
-                        self._dedupe.add(doc_id, doc)
+                live = sum(not doc.get("deleted_at") for _, doc in papers)
+                kept_search = self._take_kept(SEARCH_INDEX, SearchIndex, len(papers))
+                if kept_search is not None:
+                    self._search = kept_search
+                else:
+                    self._search.build(papers)
+                kept_duplicates = self._take_kept(DUPLICATE_INDEX, dedupe.DedupeIndex, live)
+                if kept_duplicates is not None:
+                    self._dedupe = kept_duplicates
+                else:
+                    for doc_id, doc in papers:
+                        if not doc.get("deleted_at"):
+                            self._dedupe.add(doc_id, doc)
                 if freeze:
                     heap.freeze()
             if self._keep_renderings:
@@ -214,6 +230,29 @@ class Library:
         finally:
             self._lists_ready.set()
             self._indexes_ready.set()
+
+    def _take_kept(self, name: str, index_type, papers: int):
+        """The kept index ``name`` (once only), if it reads back and has ``papers``."""
+        kept = self._kept_indexes.pop(name, None)
+        if kept is None or self.db.storage.warnings:
+            # A damaged file was set aside on opening, so the papers are not those the
+            # index was kept for, even if the files looked unchanged (a bad disk block).
+            return None
+        try:
+            index = index_type.from_bytes(kept)
+        except (ValueError, UnicodeDecodeError):
+            return None  # derived data: built again from the papers
+        return index if len(index) == papers else None
+
+    def indexes_to_keep(self) -> dict[str, bytes]:
+        """The search and duplicate indexes, brought up to date, as their ``to_bytes``
+        write them (for ``kept_indexes``); nothing while they are still being built."""
+        with self._lock:
+            if not self._indexes_ready.is_set() or self._indexing_error is not None:
+                return {}
+            self._catch_up_search()
+            return {SEARCH_INDEX: self._search.to_bytes(),
+                    DUPLICATE_INDEX: self._dedupe.to_bytes()}
 
     def _wait_for_lists(self) -> None:
         self._wait_for_indexes(self._lists_ready)

@@ -21,16 +21,18 @@ from typing import Callable
 
 from waitress.server import create_server
 
-from . import APP_NAME, early_lookups, heap
+from . import APP_NAME, clean_stop, early_lookups, heap
 from .app import create_app
 from .config import DEFAULT_PORT, library_dir
-from .library import Library
+from .library import DUPLICATE_INDEX, SEARCH_INDEX, Library
 from .locks import FileLock
 from .storage import StorageDamaged, write_atomically
 
 LOCK_FILE = "lock"
 SERVER_FILE = "server.json"
-CACHE_DIR = "cache"   # derived data (BibTeX renderings, early look-ups): never backed up
+CACHE_DIR = "cache"   # derived data (renderings, kept look-ups and search index): never backed up
+# Indexes kept at a clean stop (see `clean_stop`), by `Library.indexes_to_keep`'s names.
+KEPT_INDEX_FILES = {SEARCH_INDEX: "search-index.bin", DUPLICATE_INDEX: "duplicate-index.bin"}
 
 
 class AlreadyRunning(RuntimeError):
@@ -105,14 +107,15 @@ def _check_secrets(data_dir: Path) -> None:
             "in that file.") from None
 
 
-def open_library(data_dir: Path, *, background_indexing: bool = False) -> Library:
+def open_library(data_dir: Path, *, background_indexing: bool = False,
+                 kept_indexes: dict[str, bytes] | None = None) -> Library:
     """The library of a data folder; ``background_indexing`` for a server: indexes built
     and BibTeX renderings kept up to date in the background (in ``cache/`` beside the
     library folder: derived data, never part of a backup)."""
     try:
         return Library(library_dir(data_dir), background_indexing=background_indexing,
                        keep_renderings=background_indexing, cache_dir=data_dir / CACHE_DIR,
-                       **_storage_options())
+                       kept_indexes=kept_indexes, **_storage_options())
     except StorageDamaged as exc:
         raise StartupError(f"{exc} To put a backup in its place: papershelf restore BACKUP_FILE "
                            f"--data-dir {data_dir}") from None
@@ -123,9 +126,14 @@ def open_library(data_dir: Path, *, background_indexing: bool = False) -> Librar
 
 
 def _open_library_for_serving(data_dir: Path) -> Library:
-    # The server answers while the search and duplicate indexes are built.
+    # The server answers while the search and duplicate indexes are built, or read back
+    # from a clean stop. They are read before the library is opened: they are valid only
+    # for the files as they are before anything writes to them.
+    kept = {name: clean_stop.kept(data_dir / CACHE_DIR / file, library_dir(data_dir))
+            for name, file in KEPT_INDEX_FILES.items()}
     with heap.collection_paused():
-        library = open_library(data_dir, background_indexing=True)
+        library = open_library(data_dir, background_indexing=True,
+                               kept_indexes={k: v for k, v in kept.items() if v is not None})
         heap.freeze()  # the documents; the indexes are frozen once built
     return library
 
@@ -198,10 +206,14 @@ class Backend:
     def _close_library(self) -> None:
         table = self.library.lookup_table()
         self.library.close()
+        indexes = self.library.indexes_to_keep()
         try:
             early_lookups.save(self.data_dir / CACHE_DIR, library_dir(self.data_dir), table)
+            for name, data in indexes.items():
+                clean_stop.keep(self.data_dir / CACHE_DIR / KEPT_INDEX_FILES[name],
+                                library_dir(self.data_dir), data)
         except OSError:
-            pass  # derived data: the next start waits for the whole library instead
+            pass  # derived data: the next start works it out from the library instead
 
 
 @dataclass

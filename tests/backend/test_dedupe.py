@@ -238,6 +238,43 @@ def test_the_bounds_never_drop_a_close_title(seed):
     assert close_found > 50  # the probes did test the bounds
 
 
+def test_index_read_back_from_bytes_answers_as_the_one_written():
+    rng = random.Random(7)
+    written, papers = _library(rng, 600)  # with papers changed and removed
+    read = DedupeIndex.from_bytes(written.to_bytes())
+    assert len(read) == len(written) == len(papers)
+    assert all(read.fingerprint(doc_id) == written.fingerprint(doc_id) for doc_id in papers)
+    probes = [dict(p, title=_mangled(rng, p["title"]), arxiv_id=None)
+              for p in rng.sample(list(papers.values()), 150)]
+    probes += [paper(_title(rng)) for _ in range(50)]
+    found = 0
+    for probe in probes:
+        expected = [(doc_id, v.kind, v.score) for doc_id, v in written.matches(probe)]
+        assert [(doc_id, v.kind, v.score) for doc_id, v in read.matches(probe)] == expected, probe
+        found += bool(expected)
+    assert found > 50
+    # It goes on being kept up to date like any other.
+    newest = max(papers) + 1
+    read.add(newest, paper("Quokka habitats on small islands"))
+    assert [doc_id for doc_id, _ in read.matches(paper("Quokka habitats on small islands"))] \
+        == [newest]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[:-8],                                   # cut short
+    lambda data: data.replace(b'"format":1', b'"format":9'),  # another format
+    lambda data: data.replace(b'[[1,', b'[["one",'),          # not what a fingerprint holds
+    lambda data: data.replace(b'"diffusion"', b'17'),
+    lambda data: b"not an index at all",
+    lambda data: b"",
+])
+def test_index_refuses_bytes_that_are_not_one(damage):
+    index = DedupeIndex()
+    index.add(1, paper("Diffusion Models Beat GANs on Image Synthesis Quality"))
+    with pytest.raises(ValueError):
+        DedupeIndex.from_bytes(damage(index.to_bytes()))
+
+
 def _candidates_by_counting(index: DedupeIndex, fp: Fingerprint) -> list[int]:
     """`_candidate_ids` as first written: every posting counted into one wide array."""
     exact = set(dedupe._multimap_get(index._exact, fp.title))

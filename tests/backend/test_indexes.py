@@ -4,6 +4,7 @@ rendering cache, and a library whose indexes are built in the background."""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 
@@ -12,10 +13,11 @@ import pytest
 
 from papershelf import bibtex_export, records
 from papershelf import tags as tagmod
-from papershelf.library import Library
+from papershelf.library import DUPLICATE_INDEX, SEARCH_INDEX, Library
 from papershelf.listing import Columns
 from papershelf.render_cache import RenderCache
 from papershelf.search import SearchIndex, words
+from papershelf.storage import SNAPSHOT_NAME
 
 WORDS = ("diffusion transformer model language video agent survey graph neural learning "
          "reinforcement vision speech robot planning memory attention sparse quantum").split()
@@ -164,6 +166,96 @@ def test_search_kept_up_to_date_change_by_change_matches_a_fresh_build():
         assert np.array_equal(a, b), query
         assert set(np.flatnonzero(a).tolist()) == reference_search(docs, query), query
     assert len(incremental) == len(fresh) == len(docs)
+
+
+def test_search_index_read_back_from_bytes_answers_as_the_one_written():
+    rng = random.Random(12)
+    docs = {i: random_doc(rng, i) for i in range(1, 300)}
+    docs[7]["notes"] = "Überraschung naïve café"  # words that are not ASCII
+    written = SearchIndex()
+    written.build(docs.items())
+    for doc_id in (3, 4):  # postings emptied by changes are not written
+        written.update(doc_id, docs[doc_id], None)
+        del docs[doc_id]
+    read = SearchIndex.from_bytes(written.to_bytes())
+    assert len(read) == len(written) == len(docs)
+    queries = [*WORDS, "diff", "trans model", "park", "zoe", "etude", "2601", "cafe",
+               "uberraschung", "robot vision learning", "nothing-like-this"]
+    for query in [*queries, "atention", "difusion"]:  # the last two by their typos
+        a, b = written.scores(query, 301), read.scores(query, 301)
+        assert np.array_equal(a, b), query
+        assert a.any() == (query != "nothing-like-this"), query
+        if query in queries:
+            assert set(np.flatnonzero(a).tolist()) == reference_search(docs, query), query
+    # It goes on being kept up to date like any other.
+    read.update(5, docs[5], {"title": "zebra crossing"})
+    assert read.search("zebra") == {5: pytest.approx(4.0)}
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[:len(data) // 2],                       # cut short
+    lambda data: data + b"\0\0\0\0",                         # trailing bytes
+    lambda data: data.replace(b'"format":1', b'"format":9'),  # another format
+    lambda data: b"not an index at all",
+    lambda data: b"",
+])
+def test_search_index_refuses_bytes_that_are_not_one(damage):
+    index = SearchIndex()
+    index.build([(1, {"title": "Sparse attention", "abstract": "about transformers"})])
+    with pytest.raises(ValueError):
+        SearchIndex.from_bytes(damage(index.to_bytes()))
+
+
+def test_library_uses_a_kept_search_index_only_if_it_has_every_paper(tmp_path):
+    lib = Library(tmp_path / "lib")
+    cards, _ = records.clean_batch({"papers": [_card(i, f"{w} networks") for i, w in enumerate(WORDS)]})
+    lib.save_cards(cards)
+    kept = lib.indexes_to_keep()
+    lib.close()
+    assert set(kept) == {SEARCH_INDEX, DUPLICATE_INDEX}
+    # The kept index is what searches answer from: a word only it has is found.
+    marked = SearchIndex.from_bytes(kept[SEARCH_INDEX])
+    marked._postings[0]["okapi"] = marked._postings[0]["diffusion"]  # same papers, one word more
+    reopened = Library(tmp_path / "lib", background_indexing=True,
+                       kept_indexes={SEARCH_INDEX: marked.to_bytes()})
+    assert reopened.list_papers(q="okapi")["total"] == 1
+    reopened.close()
+    # One that does not cover every paper is built again from the papers.
+    short = SearchIndex()
+    short.build([(1, {"title": "okapi"})])
+    for kept_search in (short.to_bytes(), b"damaged"):
+        reopened = Library(tmp_path / "lib", background_indexing=True,
+                           kept_indexes={**kept, SEARCH_INDEX: kept_search})
+        assert reopened.list_papers(q="okapi")["total"] == 0
+        assert reopened.list_papers(q="networks")["total"] == len(WORDS)
+        reopened.close()
+
+
+def test_kept_indexes_are_not_used_when_a_damaged_file_was_set_aside(tmp_path):
+    """A bad disk block leaves a file's size and time as they were, so the kept indexes
+    look valid; the papers are then rebuilt from the previous snapshot and the journal,
+    and may not be those the indexes were kept for."""
+    lib = Library(tmp_path / "lib")
+    for i, word in enumerate(WORDS):
+        lib.save_cards(records.clean_batch(_card(i, f"{word} networks"))[0])
+    kept = lib.indexes_to_keep()
+    lib.close()
+    marked = SearchIndex.from_bytes(kept[SEARCH_INDEX])
+    marked._postings[0]["okapi"] = marked._postings[0]["diffusion"]
+    snapshot = tmp_path / "lib" / SNAPSHOT_NAME
+    before = snapshot.stat()
+    content = bytearray(snapshot.read_bytes())
+    content[len(content) // 2] = ord("\x00")
+    snapshot.write_bytes(bytes(content))
+    os.utime(snapshot, ns=(before.st_atime_ns, before.st_mtime_ns))
+    reopened = Library(tmp_path / "lib", background_indexing=True,
+                       kept_indexes={**kept, SEARCH_INDEX: marked.to_bytes()})
+    try:
+        assert reopened.warnings
+        assert reopened.list_papers(q="okapi")["total"] == 0
+        assert reopened.list_papers(q="networks")["total"] == len(WORDS)
+    finally:
+        reopened.close()
 
 
 def test_search_ranks_title_over_abstract_and_forgives_typos():
