@@ -164,6 +164,7 @@ class Library:
         self._tag_counts: Counter[str] = Counter()   # identity -> live papers
         self._tag_spelling: dict[str, str] = {}     # identity -> preferred spelling
         self._columns = Columns()
+        self._opening_counts: tuple[int, int] | None = None  # see `count`
         self._dedupe = dedupe.DedupeIndex()
         self._search = SearchIndex()
         # Papers changed since the search index last saw them, with the version it holds:
@@ -478,9 +479,14 @@ class Library:
         with self._lock:
             if self._lists_ready.is_set():
                 papers, trash = self._columns.counts()
-            else:  # still opening: count the documents themselves
-                trash = sum(1 for doc in self._docs.values() if doc.get("deleted_at"))
-                papers = len(self._docs) - trash
+            else:
+                # Still opening: the documents are counted once (a status request may come
+                # every few milliseconds, and counting 50,000 papers holds the interpreter
+                # for tens of them); nothing changes them until the indexes are ready.
+                if self._opening_counts is None:
+                    trash = sum(1 for doc in self._docs.values() if doc.get("deleted_at"))
+                    self._opening_counts = (len(self._docs) - trash, trash)
+                papers, trash = self._opening_counts
             return {"papers": papers, "trash": trash}
 
     # ------------------------------------------------------------------ tags
