@@ -284,6 +284,7 @@ def open_backend(data_dir: Path, port: int, host: str = "127.0.0.1", *,
     ``answer_while_loading``: if look-ups kept at the last clean stop are still valid
     (see `early_lookups`), the library is left to `Backend.load_library`, to be loaded
     while the server answers; requests other than look-ups wait for it."""
+    heap.fix_large_block_threshold()  # before the library's files are read
     data_dir = Path(data_dir).expanduser().resolve()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
