@@ -87,11 +87,12 @@ when it was:
   no rendering is stored yet (the first minutes after importing a large .bib file).
 - **cold start**: from starting the process to the first answered `POST /api/papers/lookup`,
   when the server restarts on a library it stopped cleanly (it then answers look-ups from
-  what that stop kept while it loads the library; the notes give when the library was
+  what that stop kept while it loads the library, and reads the search and duplicate
+  indexes that stop kept rather than building them; the notes give when the library was
   loaded, when a save of a new card sent right then and a search sent after it were
-  answered (they wait for the duplicate and the search index), and the first start of the
-  freshly built library, which has nothing kept and waits for the whole library). Floor: a bare `python -c` that json-loads the snapshot
-  file. Naive: a process opening `TinyDB(path)` and reading the table. The files are in
+  answered (they wait for the indexes), and the first start of the freshly built library,
+  which has nothing kept: it waits for the whole library and builds every index). Floor: a
+  bare `python -c` that json-loads the snapshot file. Naive: a process opening `TinyDB(path)` and reading the table. The files are in
   the page cache (a cold process, not a cold disk).
 - **peak RSS**: VmHWM of every backend process of the size (the largest shown). Floor: a
   bare Python process holding the json-loaded snapshot. Naive: a process holding the
