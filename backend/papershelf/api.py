@@ -354,10 +354,12 @@ def _export_args() -> dict:
             "abstract": True if abstract is None else abstract}
 
 
-def _encoded(pieces: Iterable[str], size: int = 1 << 20):
+def _encoded(pieces: Iterable[str], size: int = 1 << 16):
     """The pieces joined by newlines, as UTF-8, about ``size`` characters at a time. A
     large library's file is ~100 MB: it is never joined or encoded whole, and an export's
-    pieces are made only as they are sent (and let go once sent)."""
+    pieces are made only as they are sent (and let go once sent). Chunks stay well below
+    `heap.LARGE_BLOCK_BYTES`: megabyte chunks made the export of 50,000 papers 20-30 %
+    slower, each one mapped and faulted in anew."""
     batch: list[str] = []
     length = 0
     separator = ""  # later pieces are preceded by their newline

@@ -29,10 +29,10 @@ if sys.argv[1] == "fixed":
 once = bytearray(20 * 2**20)   # a kept file read whole, say
 del once
 before = resident_mb()
-blocks = [bytearray(2**20) for _ in range(60)]
+blocks = [bytearray(2 * 2**20) for _ in range(30)]
 last = blocks.pop()           # still in use: the heap cannot shrink below it
 del blocks
-print(resident_mb() - before - 1)
+print(resident_mb() - before - 2)
 """
 
 
