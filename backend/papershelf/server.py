@@ -30,7 +30,7 @@ from .storage import StorageDamaged, write_atomically
 
 LOCK_FILE = "lock"
 SERVER_FILE = "server.json"
-CACHE_DIR = "cache"   # derived data (renderings, kept look-ups and search index): never backed up
+CACHE_DIR = "cache"   # derived data (renderings, kept look-ups and indexes): never backed up
 # Indexes kept at a clean stop (see `clean_stop`), by `Library.indexes_to_keep`'s names.
 KEPT_INDEX_FILES = {SEARCH_INDEX: "search-index.bin", DUPLICATE_INDEX: "duplicate-index.bin"}
 
