@@ -252,8 +252,13 @@ class Library:
             if not self._indexes_ready.is_set() or self._indexing_error is not None:
                 return {}
             self._catch_up_search()
-            return {SEARCH_INDEX: self._search.to_bytes(),
-                    DUPLICATE_INDEX: self._dedupe.to_bytes()}
+            kept = {}
+            for name, index in ((SEARCH_INDEX, self._search), (DUPLICATE_INDEX, self._dedupe)):
+                try:
+                    kept[name] = index.to_bytes()
+                except (TypeError, ValueError, OverflowError):
+                    pass  # a word orjson cannot write (a lone surrogate): built at the next start
+            return kept
 
     def _wait_for_lists(self) -> None:
         self._wait_for_indexes(self._lists_ready)

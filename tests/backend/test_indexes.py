@@ -231,6 +231,19 @@ def test_library_uses_a_kept_search_index_only_if_it_has_every_paper(tmp_path):
         reopened.close()
 
 
+def test_an_index_that_cannot_be_written_is_not_kept(tmp_path):
+    """A lone surrogate (the storage can keep one, if a file brought it in) cannot be
+    written by orjson: that index is built again at the next start, and the stop goes on."""
+    lib = Library(tmp_path / "lib")
+    lib.save_cards(records.clean_batch(_card(1, "diffusion networks"))[0])
+    lib._dedupe.add(99, {"title": "Lone surrogate studies", "arxiv_id": "2601.\ud800"})
+    try:
+        kept = lib.indexes_to_keep()
+    finally:
+        lib.close()
+    assert set(kept) == {SEARCH_INDEX}
+
+
 def test_kept_indexes_are_not_used_when_a_damaged_file_was_set_aside(tmp_path):
     """A bad disk block leaves a file's size and time as they were, so the kept indexes
     look valid; the papers are then rebuilt from the previous snapshot and the journal,
