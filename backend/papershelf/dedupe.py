@@ -31,6 +31,8 @@ import numpy as np
 import orjson
 from rapidfuzz import fuzz, process
 
+from . import packed
+
 SAME = "same"
 MAYBE = "maybe"
 
@@ -39,7 +41,8 @@ FLAG_SCORE = 88.0
 CANDIDATE_TOKENS = 5
 MAX_POSTING = 5000
 MAX_CANDIDATES = 2000
-INDEX_FORMAT = 2  # of `DedupeIndex.to_bytes`
+INDEX_FORMAT = 3  # of `DedupeIndex.to_bytes`
+PACKED_KIND = "duplicate index"
 _NO_YEAR = -(2 ** 31)  # a fingerprint without a year, in `DedupeIndex.to_bytes`
 
 STOPWORDS = frozenset(
@@ -435,39 +438,21 @@ class DedupeIndex:
             **{name: column.tobytes() for name, column in columns.items()},
             "signatures": np.ascontiguousarray(self._signatures).tobytes(),
         }
-        header = {"format": INDEX_FORMAT, "byteorder": sys.byteorder,
-                  "size": self._signatures.shape[1],
-                  "sections": [[name, len(data)] for name, data in sections.items()]}
-        return orjson.dumps(header) + b"\n" + b"".join(sections.values())
+        return packed.pack(PACKED_KIND, INDEX_FORMAT, sections, size=self._signatures.shape[1])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DedupeIndex":
         """The index `to_bytes` wrote; ValueError if ``data`` is not one."""
-        end = data.find(b"\n")
+        header, sections = packed.unpack(data, PACKED_KIND, INDEX_FORMAT)
         try:
-            header = orjson.loads(data[:end]) if end > 0 else None
-            if (not isinstance(header, dict) or header.get("format") != INDEX_FORMAT
-                    or header.get("byteorder") != sys.byteorder
-                    or array("i").itemsize != 4 or array("I").itemsize != 4):
-                raise ValueError("not a duplicate index of this format")
-            sections, at = {}, end + 1
-            for name, length in header["sections"]:
-                sections[name] = memoryview(data)[at:at + length]
-                at += length
-            if at != len(data):
-                raise ValueError("duplicate index data is truncated")
-
-            def ints(name: str, code: str = "I") -> array:
-                column = array(code)
-                column.frombytes(sections[name])
-                return column
             size = header["size"]
-            ids, years = ints("ids", "i"), ints("years", "i")
+            ints = packed.ints
+            ids, years = ints(sections["ids"], "i"), ints(sections["years"], "i")
             titles, arxiv_ids = orjson.loads(sections["titles"]), orjson.loads(sections["arxiv_ids"])
             words = [sys.intern(word) for word in orjson.loads(sections["words"])]
             parts = {}
             for part in ("tokens", "numbers", "surnames"):
-                counts, flat = ints(part + "_counts"), ints(part)
+                counts, flat = ints(sections[part + "_counts"]), ints(sections[part])
                 if sum(counts) != len(flat) or len(counts) != len(ids):
                     raise ValueError("duplicate index data is inconsistent")
                 parts[part] = (counts, flat)
@@ -496,7 +481,7 @@ class DedupeIndex:
                     None if year == _NO_YEAR else year, take("surnames", i), arxiv_ids[i]))
             index._lengths[:] = [len(title) for title in index._titles]
         except (KeyError, TypeError, ValueError, IndexError, orjson.JSONDecodeError) as exc:
-            raise ValueError(f"not a duplicate index of this format ({exc})") from None
+            raise ValueError(f"not a {PACKED_KIND} of this format ({exc})") from None
         return index
 
     def _add_known(self, doc_id: int, fp: Fingerprint) -> None:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import bisect
 import re
-import sys
 import unicodedata
 from array import array
 from typing import Iterable
 
 import numpy as np
-import orjson
 from rapidfuzz import fuzz, process
+
+from . import packed
 
 _WORD = re.compile(r"\w+")
 # Field classes, best first: a word found in several fields counts for the best one.
@@ -35,7 +35,8 @@ MIN_FUZZY_LENGTH = 4
 FUZZY_CUTOFF = 80.0
 MAX_QUERY_WORDS = 12
 MAX_PREFIX_WORDS = 2000
-INDEX_FORMAT = 1  # of `SearchIndex.to_bytes`
+INDEX_FORMAT = 2  # of `SearchIndex.to_bytes`
+PACKED_KIND = "search index"
 
 
 def words(text: str) -> list[str]:
@@ -133,60 +134,35 @@ class SearchIndex:
         the same order, their posting arrays one after the other. Indexing a large
         library's words takes seconds (most of it splitting abstracts into words);
         reading them back takes a fraction of that."""
-        header: dict = {"format": INDEX_FORMAT, "papers": self._papers,
-                        "byteorder": sys.byteorder, "classes": []}
-        parts: list[bytes] = []
-        for postings in self._postings:
+        sections: dict[str, bytes] = {}
+        for number, postings in enumerate(self._postings):
             kept = [(word, posting) for word, posting in postings.items() if posting]
-            words_blob = "\n".join(word for word, _ in kept).encode("utf-8")
-            counts = array("I", (len(posting) for _, posting in kept))
-            ids = b"".join(posting.tobytes() for _, posting in kept)
-            header["classes"].append([len(words_blob), len(kept), len(ids)])
-            parts += [words_blob, counts.tobytes(), ids]
-        return orjson.dumps(header) + b"\n" + b"".join(parts)
+            sections[f"words{number}"] = "\n".join(word for word, _ in kept).encode("utf-8")
+            sections[f"counts{number}"] = array("I", (len(posting) for _, posting in kept)).tobytes()
+            sections[f"ids{number}"] = b"".join(posting.tobytes() for _, posting in kept)
+        return packed.pack(PACKED_KIND, INDEX_FORMAT, sections, papers=self._papers)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "SearchIndex":
         """The index `to_bytes` wrote; ValueError if ``data`` is not one."""
-        end = data.find(b"\n")
-        try:
-            header = orjson.loads(data[:end]) if end > 0 else None
-        except orjson.JSONDecodeError:
-            header = None
-        if (not isinstance(header, dict) or header.get("format") != INDEX_FORMAT
-                or header.get("byteorder") != sys.byteorder
-                or array("i").itemsize != 4 or array("I").itemsize != 4
-                or not isinstance(header.get("papers"), int)
-                or not isinstance(header.get("classes"), list)
-                or len(header["classes"]) != len(CLASS_WEIGHTS)):
-            raise ValueError("not a search index of this format")
+        header, sections = packed.unpack(data, PACKED_KIND, INDEX_FORMAT)
+        if not isinstance(header.get("papers"), int):
+            raise ValueError(f"not a {PACKED_KIND} of this format")
         index = cls()
-        view = memoryview(data)
-        at = end + 1
-        for postings, sizes in zip(index._postings, header["classes"]):
-            if (not isinstance(sizes, list) or len(sizes) != 3
-                    or not all(isinstance(n, int) and n >= 0 for n in sizes)):
-                raise ValueError("not a search index of this format")
-            words_size, count, ids_size = sizes
-            blob = bytes(view[at:at + words_size])
-            at += words_size
-            counts = array("I")
-            counts.frombytes(view[at:at + 4 * count])
-            at += 4 * count
-            ids = view[at:at + ids_size]
-            at += ids_size
-            class_words_ = blob.decode("utf-8").split("\n") if count else []
-            if (len(class_words_) != count or len(counts) != count
-                    or 4 * sum(counts) != ids_size or len(ids) != ids_size):
-                raise ValueError("search index data is truncated or inconsistent")
-            start = 0
-            for word, n in zip(class_words_, counts):
-                posting = array("i")
-                posting.frombytes(ids[start:start + 4 * n])
-                postings[word] = posting
-                start += 4 * n
-        if at != len(data):
-            raise ValueError("search index data has trailing bytes")
+        try:
+            for number, postings in enumerate(index._postings):
+                counts = packed.ints(sections[f"counts{number}"])
+                ids = sections[f"ids{number}"]
+                blob = bytes(sections[f"words{number}"])
+                class_words_ = blob.decode("utf-8").split("\n") if counts else []
+                if len(class_words_) != len(counts) or 4 * sum(counts) != len(ids):
+                    raise ValueError(f"{PACKED_KIND} data is inconsistent")
+                start = 0
+                for word, n in zip(class_words_, counts):
+                    postings[word] = packed.ints(ids[start:start + 4 * n], "i")
+                    start += 4 * n
+        except KeyError as exc:
+            raise ValueError(f"{PACKED_KIND} data has no section {exc}") from None
         index._papers = header["papers"]
         index._vocab_set = set().union(*index._postings)
         index._vocabulary = sorted(index._vocab_set)

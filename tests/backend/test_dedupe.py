@@ -262,7 +262,7 @@ def test_index_read_back_from_bytes_answers_as_the_one_written():
 
 @pytest.mark.parametrize("damage", [
     lambda data: data[:-8],                                   # cut short
-    lambda data: data.replace(b'"format":2', b'"format":9'),  # another format
+    lambda data: data.replace(b'"format":3', b'"format":9'),  # another format
     lambda data: data.replace(b'"diffusion"', b'12345678901'),  # a word that is not one
     lambda data: data.replace(b'"beat diffusion', b'["eat diffusion'),  # not a title
     lambda data: b"not an index at all",

@@ -195,7 +195,7 @@ def test_search_index_read_back_from_bytes_answers_as_the_one_written():
 @pytest.mark.parametrize("damage", [
     lambda data: data[:len(data) // 2],                       # cut short
     lambda data: data + b"\0\0\0\0",                         # trailing bytes
-    lambda data: data.replace(b'"format":1', b'"format":9'),  # another format
+    lambda data: data.replace(b'"format":2', b'"format":9'),  # another format
     lambda data: b"not an index at all",
     lambda data: b"",
 ])
