@@ -41,6 +41,8 @@ function hashFor(view, st = state) {
   const s = u.toString();
   return `#/${view}${s ? `?${s}` : ""}`;
 }
+// How often the page asks for pending pairing requests while it is shown.
+const PAIRING_POLL_MS = 5000;
 // Writing the address (history.replaceState) takes the page several milliseconds and makes
 // the browser fetch and decode the page's icon again: while the search box is being typed
 // in, the address follows when the typing pauses.
@@ -780,7 +782,11 @@ function init() {
     // (once the Duplicates view has been opened, it keeps the badge itself)
     whenQuiet(() => { if (!els.viewDup.dataset.loaded) refreshDupCount(); });
   });
-  setInterval(() => { if (!document.hidden) pairing.poll(); }, 5000);
+  // A pairing request is made in the extension, then the user turns to this page: ask at
+  // once when it is shown or focused again, not at the next tick of the poll.
+  setInterval(() => { if (!document.hidden) pairing.poll(); }, PAIRING_POLL_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) pairing.poll(); });
+  window.addEventListener("focus", () => pairing.poll());
   document.body.dataset.ready = "true";
 }
 

@@ -13,10 +13,17 @@ export class PairingView {
     this.seen = new Set();      // request ids already announced
     this.announced = new Map(); // request id -> toast
     this.visible = false;
+    this.polling = false;
+    this.pollAgain = false;
   }
 
   /** Poll pending requests (cheap); announce new ones with a one-click Approve toast. */
   async poll() {
+    // One question at a time; one asked meanwhile is asked again once the answer is in, as
+    // it may be about a request made after the first was sent.
+    if (this.polling) { this.pollAgain = true; return; }
+    this.polling = true;
+    this.pollAgain = false;
     try {
       const data = await api.pairRequests();
       const reqs = data.requests || [];
@@ -37,7 +44,10 @@ export class PairingView {
         }
       }
       if (this.visible && changed) this.render();
-    } catch { /* offline banner handles it */ }
+    } catch { /* offline banner handles it */ } finally {
+      this.polling = false;
+      if (this.pollAgain) this.poll();
+    }
   }
 
   async load() {
