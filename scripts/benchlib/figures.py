@@ -21,7 +21,7 @@ from pathlib import Path
 from tinydb import TinyDB, where
 
 from . import data
-from .server import Backend
+from .server import Backend, BareServer
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -131,6 +131,15 @@ class SizeRun:
             raise RuntimeError(f"worker {command} failed:\n{out.stderr[-3000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
 
+    def bare_round_trips(self, path: str, bodies: list[bytes]) -> tuple[float, float]:
+        """(p50, p95) in ms of POSTing ``bodies`` to a bare waitress server: the transport
+        and the machine, without Papershelf. Taken right after a round of ours."""
+        with BareServer(self.python, self.pythonpath) as bare:
+            client = bare.client()
+            times = [client.timed("POST", path, body)[0] for body in bodies]
+            client.close()
+        return percentile(times, 50), percentile(times, 95)
+
     # -------------------------------------------------------------- 1, 2: saves
     def saves(self) -> None:
         plan = self.plan
@@ -139,6 +148,7 @@ class SizeRun:
                  for p in range(plan.page_saves)]
         source = {"url": "https://huggingface.co/papers/date/2026-03-10", "view": "daily"}
         one_p50, one_p95, page_p50, page_p95 = [], [], [], []
+        bare_one = []
         for _ in range(plan.rounds):
             for kind in ("one", "page"):
                 data_dir = self.fresh_copy()
@@ -149,10 +159,12 @@ class SizeRun:
                     client = server.client()
                     times = []
                     if kind == "one":
-                        for card in singles:
-                            times.append(client.timed("POST", "/api/papers", data.json_line(card))[0])
+                        bodies = [data.json_line(card) for card in singles]
+                        for body in bodies:
+                            times.append(client.timed("POST", "/api/papers", body)[0])
                         one_p50.append(percentile(times, 50))
                         one_p95.append(percentile(times, 95))
+                        bare_one.append(self.bare_round_trips("/api/papers", bodies))
                     else:
                         for page in pages:
                             body = json.dumps({"papers": page, "source": source}).encode()
@@ -206,7 +218,8 @@ class SizeRun:
                                            percentile(naive_one, 50),
                                            f"{total_one} saves in {plan.rounds} rounds; naive {len(naive_one)}")
         self.results["save1_p95"] = Result(median(one_p95), median(x[1] for x in f_one),
-                                           percentile(naive_one, 95))
+                                           percentile(naive_one, 95),
+                                           bare_note(bare_one))
         self.results["save50_p50"] = Result(median(page_p50), median(x[0] for x in f_page),
                                             percentile(naive_page, 50),
                                             f"{total_page} pages in {plan.rounds} rounds; naive {len(naive_page)}")
@@ -236,14 +249,15 @@ class SizeRun:
         id_sets = [rng.sample(saved, min(100, len(saved))) for _ in range(plan.lookups)]
 
         # 4. look-up of 100 saved arXiv ids
-        p95s = []
+        p95s, bare = [], []
+        bodies = [json.dumps({"arxiv_ids": ids}).encode() for ids in id_sets]
         for _ in range(plan.rounds):
             times = []
-            for ids in id_sets:
-                elapsed, body = client.timed("POST", "/api/papers/lookup",
-                                             json.dumps({"arxiv_ids": ids}).encode())
+            for request in bodies:
+                elapsed, body = client.timed("POST", "/api/papers/lookup", request)
                 times.append(elapsed)
             p95s.append(percentile(times, 95))
+            bare.append(self.bare_round_trips("/api/papers/lookup", bodies))
         found = len(json.loads(body)["papers"])
         table = {p["arxiv_id"]: {"id": p["id"], "title": p["title"], "tags": p["tags"],
                                  "read": p.get("read"), "starred": p.get("starred")}
@@ -267,7 +281,7 @@ class SizeRun:
                 break
         self.results["lookup_p95"] = Result(median(p95s), median(floor), percentile(naive, 95),
                                             f"{plan.rounds}×{len(id_sets)} requests, {found}/100 "
-                                            f"found; naive {len(naive)}")
+                                            f"found; naive {len(naive)}; {bare_note(bare)}")
 
         # 5. search
         queries = data.search_queries(self.seed, self.size)
@@ -398,6 +412,12 @@ RESTART_CARDS = 10_000  # probe cards saved after the restarts: beyond those the
 
 _PRINT_HWM = ("for line in open('/proc/self/status'):\n"
               "    if line.startswith('VmHWM:'): print(int(line.split()[1]) / 1024)\n")
+
+
+def bare_note(rounds: list[tuple[float, float]]) -> str:
+    """The bare server's round trips, medians of the rounds, for a figure's notes."""
+    return (f"bare waitress round trip of the same requests, same rounds: "
+            f"p50 {median(r[0] for r in rounds):.2f} ms, p95 {median(r[1] for r in rounds):.2f} ms")
 
 
 def _appended_and_synced(fh, payloads: list[bytes]) -> tuple[float, float]:

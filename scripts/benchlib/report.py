@@ -63,6 +63,11 @@ when it was:
   `insert` (`insert_multiple` for a page) per save; it rewrites the whole file each time
   (without fsync, which flatters it), so it takes fewer samples at large sizes (counts in
   the notes).
+- **the transport alone** (notes of save one p95 and of the look-up): right after each
+  round of single saves and of look-ups, the same request bodies are posted to a bare
+  waitress server set up as ours (8 threads, 1 ms switch interval) whose app reads the body
+  and answers `{"ok":true}`. Its p95 is what this machine charges for a request before any
+  Papershelf code runs; on a shared machine it moves from run to run.
 - **duplicate check**: in-process, against the backend's own duplicate index of the
   library (`DedupeIndex.matches`, as saving a card without arXiv id does), over cards
   without arXiv id, half near-duplicates of library titles (case, punctuation, spelling, an

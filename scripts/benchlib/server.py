@@ -169,3 +169,37 @@ class Backend:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class BareServer:
+    """``benchlib.bare_server``: the same waitress set-up as ours, with a WSGI app that
+    answers at once. Timing the same requests against it, in the same rounds, gives the
+    part of our times that is the transport and the machine's scheduling."""
+
+    def __init__(self, python: str, pythonpath: str):
+        env = dict(os.environ, PYTHONPATH=pythonpath, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([python, "-m", "benchlib.bare_server"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"the bare server did not start: {line!r}")
+        self.port = int(line)
+
+    def client(self) -> Client:
+        return Client(self.port, "none")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -64,6 +64,12 @@ def test_smoke_run_prints_every_figure(tmp_path):
         assert NUMBER.match(floor) if not fig.floor_text else floor == "—", (label, floor)
         assert NUMBER.match(naive) if not fig.naive_text else naive == "—", (label, naive)
 
+    # the transport alone, beside the save and look-up figures
+    bare = re.findall(r"bare waitress round trip of the same requests, same rounds: "
+                      r"p50 (\d+\.\d+) ms, p95 (\d+\.\d+) ms", written)
+    assert len(bare) == 2, written
+    assert all(0 < float(p50) <= float(p95) for p50, p95 in bare), bare
+
     after = docs.stat().st_mtime_ns if docs.exists() else None
     assert after == before, "a smoke run must not write docs/benchmarks.md"
 
