@@ -153,6 +153,29 @@ def test_delete_from_detail_and_undo_with_ctrl_z(page, backend):
     assert backend.paper(doomed).get("deleted_at") is None
 
 
+def test_keys_typed_as_a_dialog_opens_are_kept(page, backend):
+    """A key that arrives in the same moment the tag dialog opens lands in its field and
+    stays there: nothing selects it away afterwards (a fast typist's "t", "k"...)."""
+    wait_list_settled(page)
+    rows = visible_rows(page)
+    row(page, 0).locator(".c-check input").click()
+    expect(page.locator("#bulk-count")).to_have_text("1 selected")
+    # `t` opens the dialog and "q" is typed in the same task, before any timer of the page
+    field = page.evaluate("""async () => {
+        document.activeElement.dispatchEvent(
+            new KeyboardEvent("keydown", {key: "t", bubbles: true, cancelable: true}));
+        document.execCommand("insertText", false, "q");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const f = document.activeElement;
+        return {tag: f.tagName, value: f.value, start: f.selectionStart, end: f.selectionEnd};
+    }""")
+    assert field == {"tag": "INPUT", "value": "q", "start": 1, "end": 1}
+    page.keyboard.type("uick-tag")
+    page.keyboard.press("Enter")
+    expect(page.locator('#tag-list .tag-item[data-tag="quick-tag"] .side-count')).to_have_text("1")
+    assert "quick-tag" in backend.paper(rows[0]["id"])["tags"]
+
+
 def test_keyboard_paths(page, backend):
     wait_list_settled(page)
     rows = visible_rows(page)

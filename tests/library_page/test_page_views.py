@@ -86,8 +86,11 @@ def test_tag_management_rename_merge_delete(page, backend):
     # rename
     table.locator('tr[data-tag="training"] .tag-rename').click()
     dialog = page.get_by_role("dialog", name="Rename tag")
-    dialog.locator("input").fill("train")
-    dialog.locator("input").press("Enter")
+    # the field opens holding the old name, selected, so typing replaces it
+    expect(dialog.locator("input")).to_have_value("training")
+    expect(dialog.locator("input")).to_be_focused()
+    page.keyboard.type("train")
+    page.keyboard.press("Enter")
     expect(table.locator('tr[data-tag="train"] td.num')).to_have_text(str(counts["training"]))
     expect(table.locator('tr[data-tag="training"]')).to_have_count(0)
     # merge "parallel" into "scaling", picking it from the autocomplete

@@ -66,8 +66,13 @@ export function modal(title, build, { wide = false, className = "" } = {}) {
     document.addEventListener("keydown", onKey, true);
     document.body.appendChild(backdrop);
     openModal = dialog;
+    // Focus (and select a text field's value, so typing replaces it) now, in the same
+    // task that opened the dialog: a deferred select() would swallow keys already typed.
     const first = dialog.querySelector("[autofocus], input, textarea, select, .modal-body button");
-    if (first) first.focus();
+    if (first) {
+      first.focus();
+      if (first.tagName === "INPUT" && first.type === "text") first.select();
+    }
   });
 }
 
@@ -91,7 +96,6 @@ export function promptDialog(title, label, { value = "", ok = "OK", extra = null
         h("button", { type: "submit", class: "btn primary" }, ok)));
     form.addEventListener("submit", (e) => { e.preventDefault(); const v = input.value.trim(); close(v || null); });
     if (extra) extra(input, form);
-    setTimeout(() => { input.focus(); input.select(); }, 0);
     return form;
   }).then((v) => (v === undefined ? null : v));
 }
