@@ -37,7 +37,11 @@ def artifacts_dir() -> Path:
 def playwright():
     """One Playwright driver for the whole run: its sync API allows only one at a time,
     and the extension and library-page suites both keep a browser open per session."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+    # Assertions wait as long as the pages' actions do (15-20 s), not Playwright's 5 s:
+    # on a shared, loaded machine a slow answer is not a wrong one. Tests that claim
+    # "at once" pass their own, shorter timeout.
+    expect.set_options(timeout=15_000)
     driver = sync_playwright().start()
     yield driver
     driver.stop()
