@@ -176,6 +176,30 @@ def test_keys_typed_as_a_dialog_opens_are_kept(page, backend):
     assert "quick-tag" in backend.paper(rows[0]["id"])["tags"]
 
 
+def test_t_puts_the_caret_in_the_tag_field_at_once(page, backend):
+    """With the pane closed, `t` opens the paper under the cursor with the caret already in
+    its tag field, so the keys typed next name the tag instead of working as shortcuts."""
+    wait_list_settled(page)
+    rows = visible_rows(page)
+    before = backend.paper(rows[0]["id"])
+    page.locator("#list").focus()
+    page.keyboard.press("j")
+    expect(page.locator("#list .row.cursor")).to_have_attribute("data-index", "0")
+    expect(page.locator("#detail")).to_be_hidden()
+    focused = page.evaluate("""() => {
+        document.activeElement.dispatchEvent(
+            new KeyboardEvent("keydown", {key: "t", bubbles: true, cancelable: true}));
+        return document.activeElement.matches("#detail-tags .tag-input");
+    }""")
+    assert focused, "the tag field should have the caret in the same task as the `t`"
+    page.keyboard.type("star-gazing")  # as shortcuts, "s" would star and "r" mark read
+    page.keyboard.press("Enter")
+    expect(page.locator('#detail-tags .chip[data-tag="star-gazing"]')).to_be_visible()
+    saved = backend.paper(rows[0]["id"])
+    assert "star-gazing" in saved["tags"]
+    assert (saved["starred"], saved["read"]) == (before["starred"], before["read"])
+
+
 def test_keyboard_paths(page, backend):
     wait_list_settled(page)
     rows = visible_rows(page)

@@ -17,7 +17,9 @@ export class DetailPane {
   get isOpen() { return !this.root.hidden && !!this.paper; }
 
   async show(paperOrId) {
-    await this.flush();
+    // Only wait when notes are being saved: otherwise the pane is drawn from the row's data
+    // in this same task, so a shortcut's next key ("t", then the tag) finds it there.
+    if ((this._saveNotes && this._saveNotes.pending()) || this._savingPromise) await this.flush();
     const id = typeof paperOrId === "object" ? paperOrId.id : paperOrId;
     const my = ++this.seq;
     if (typeof paperOrId === "object") this._render(paperOrId, true);

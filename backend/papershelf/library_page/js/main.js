@@ -586,7 +586,10 @@ function onKey(e) {
         const p = currentPaper();
         if (p) {
           if (!detail.isOpen || detail.paper.id !== p.id) list.open(list.cursor >= 0 ? list.cursor : 0);
-          waitFor(() => detail.isOpen && detail._tags).then(() => detail.focusTags());
+          // Focus now if the pane is drawn, so the keys typed next go to the tag field and
+          // not to the list's shortcuts.
+          if (detail.isOpen && detail._tags) detail.focusTags();
+          else waitFor(() => detail.isOpen && detail._tags).then(() => detail.focusTags());
         }
       }
       break;
