@@ -77,9 +77,9 @@ class Library:
                  background_indexing: bool = False, keep_renderings: bool = False,
                  cache_dir: str | Path | None = None,
                  kept_indexes: dict[str, bytes] | None = None, **storage_options):
-        """Open the library. With ``background_indexing`` the search and duplicate indexes
-        are built in a thread: look-ups and lists answer at once, while searches and
-        changes wait until the indexes are ready (seconds, for a large library).
+        """Open the library. With ``background_indexing`` the duplicate and search indexes
+        are built in a thread: look-ups and lists answer at once, changes wait for the
+        duplicate index and searches for the search index (seconds, for a large library).
         With ``keep_renderings`` (a long-running server) every paper's BibTeX rendering is
         kept up to date in the background, so that an export only reads them. Derived
         files (the renderings) go to ``cache_dir``, by default ``cache`` in the library
@@ -98,6 +98,7 @@ class Library:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
         self._lists_ready = threading.Event()
+        self._duplicates_ready = threading.Event()
         self._indexes_ready = threading.Event()
         self._indexing_error: BaseException | None = None
         self._work_wanted = threading.Event()
@@ -155,9 +156,11 @@ class Library:
         """Every in-memory index from the stored documents.
 
         Only the arXiv-id index is built at once (look-ups answer from it). The list
-        columns, keys and tags, then the search and duplicate indexes, may be built in a
-        thread; the operations that need them wait (``_lists_ready``, ``_indexes_ready``)."""
+        columns, keys and tags, then the duplicate and search indexes, may be built in a
+        thread; the operations that need them wait (``_lists_ready``, ``_duplicates_ready``,
+        ``_indexes_ready``)."""
         self._lists_ready.clear()
+        self._duplicates_ready.clear()
         self._indexes_ready.clear()
         self._by_arxiv: dict[str, int] = {}
         self._by_key: dict[str, int] = {}
@@ -206,11 +209,6 @@ class Library:
                     self._index_cheap(doc_id, None, doc, columns=False, arxiv=False)
                 self._lists_ready.set()
                 live = sum(not doc.get("deleted_at") for _, doc in papers)
-                kept_search = self._take_kept(SEARCH_INDEX, SearchIndex, len(papers))
-                if kept_search is not None:
-                    self._search = kept_search
-                else:
-                    self._search.build(papers)
                 kept_duplicates = self._take_kept(DUPLICATE_INDEX, dedupe.DedupeIndex, live)
                 if kept_duplicates is not None:
                     self._dedupe = kept_duplicates
@@ -218,6 +216,21 @@ class Library:
                     for doc_id, doc in papers:
                         if not doc.get("deleted_at"):
                             self._dedupe.add(doc_id, doc)
+                # Changes need the duplicate index, not the search index (they leave search
+                # indexing for later anyway), so they go on from here rather than wait for
+                # the slowest index (seconds at 50,000 papers). What they change is queued
+                # in ``_search_pending`` for the index below, which takes it once built. If a
+                # failed write rebuilds every index meanwhile, this one is left unused.
+                search = self._search
+                self._duplicates_ready.set()
+                kept_search = self._take_kept(SEARCH_INDEX, SearchIndex, len(papers))
+                if kept_search is not None:
+                    search = kept_search
+                else:
+                    search.build(papers)
+                with self._lock:
+                    if not self._indexes_ready.is_set():  # else rebuilt meanwhile (see above)
+                        self._search = search
                 if freeze:
                     heap.freeze()
             if self._keep_renderings:
@@ -230,6 +243,7 @@ class Library:
             self._indexing_error = exc
         finally:
             self._lists_ready.set()
+            self._duplicates_ready.set()
             self._indexes_ready.set()
 
     def _take_kept(self, name: str, index_type, papers: int):
@@ -345,11 +359,13 @@ class Library:
                 if quiet < CATCH_UP_PAUSE:
                     time.sleep(CATCH_UP_PAUSE - quiet)
                     continue
-                if self._search_pending:
+                if self._search_pending and self._indexes_ready.is_set():
                     with self._lock:
                         self._catch_up_search(limit=10)
-                else:
+                elif self._render_pending:
                     self._render_some(RENDER_BATCH)
+                else:
+                    self._indexes_ready.wait(CATCH_UP_PAUSE)  # the search index is being built
                 time.sleep(0)  # let a waiting request thread have the interpreter
 
     def _render_some(self, limit: int) -> None:
@@ -430,7 +446,7 @@ class Library:
         indexes are rebuilt from the stored documents so they cannot drift.
         """
         touched: list[int] = []
-        self._wait_for_indexes()
+        self._wait_for_indexes(self._duplicates_ready)
         with self._lock:
             try:
                 with self.db.transaction():

@@ -95,8 +95,10 @@ when it was:
   what that stop kept while it loads the library, and reads the search and duplicate
   indexes that stop kept rather than building them; the notes give when the library was
   loaded, when a save of a new card sent right then and a search sent after it were
-  answered (they wait for the indexes), and the first start of the freshly built library,
-  which has nothing kept: it waits for the whole library and builds every index). Floor: a
+  answered (a save waits for the duplicate index, a search for the search index), and the
+  first start of the freshly built library, which has nothing kept, as after a crash: it
+  waits for the whole library and builds every index; the same save and search are timed
+  there too). Floor: a
   bare `python -c` that json-loads the snapshot file. Naive: a process opening `TinyDB(path)` and reading the table. The files are in
   the page cache (a cold process, not a cold disk).
 - **peak RSS**: VmHWM of every backend process of the size (the largest shown). Floor: a

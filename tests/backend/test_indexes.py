@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 
 import numpy as np
@@ -381,6 +382,99 @@ def test_library_with_background_indexes_saves_and_searches_correctly(tmp_path):
     reopened.update(5, {"notes": "zebra crossing"})
     assert [p["id"] for p in reopened.list_papers(q="zebra")["papers"]] == [5]
     assert reopened.list_papers(q="diffusion networks")["total"] == 12
+    reopened.close()
+
+
+def test_saves_go_on_while_the_search_index_is_still_being_built(tmp_path, monkeypatch):
+    """After a start, a change waits for the duplicate index only; what it changes reaches
+    the search index once that is built, and a search waits for it."""
+    lib = Library(tmp_path / "lib")
+    titles = [f"{a} {b} graphs" for a in WORDS[:6] for b in WORDS[6:12]]
+    cards, _ = records.clean_batch({"papers": [_card(i, t) for i, t in enumerate(titles)]})
+    lib.save_cards(cards)
+    lib.close()
+
+    release, building = threading.Event(), threading.Event()
+    real_build = SearchIndex.build
+
+    def held_build(self, papers):
+        building.set()
+        assert release.wait(30), "the search build was never released"
+        real_build(self, papers)
+    monkeypatch.setattr(SearchIndex, "build", held_build)
+
+    reopened = Library(tmp_path / "lib", background_indexing=True)
+    reopened.start_indexing()
+    assert building.wait(30)
+    assert not reopened.indexes_ready
+    # a new paper, the same paper again without its arXiv id, an edit and a deletion
+    new, _ = records.clean_batch({"papers": [_card(500, "quokka habitats of rottnest")]})
+    assert reopened.save_cards(new)["created"] == 1
+    again, _ = records.clean_batch({**_card(998, titles[2]), "arxiv_id": None})
+    outcome = reopened.save_cards(again)["results"][0]
+    # found by the duplicate index: merged into paper 3, or flagged as possibly it
+    assert outcome["paper"]["id"] == 3 or outcome.get("duplicate_of") == [3], outcome
+    reopened.update(4, {"notes": "zebra crossing"})
+    reopened.delete([6])
+    assert not reopened.indexes_ready  # all of it before the search index was built
+
+    searched = []
+    searcher = threading.Thread(target=lambda: searched.append(reopened.list_papers(q="zebra")))
+    searcher.start()
+    time.sleep(0.2)
+    assert not searched  # the search waits for its index
+    release.set()
+    searcher.join(30)
+    assert [p["id"] for p in searched[0]["papers"]] == [4]
+    assert [p["title"] for p in reopened.list_papers(q="quokka")["papers"]] == \
+        ["quokka habitats of rottnest"]
+    deleted_title = reopened.get(6)["title"]
+    found = reopened.list_papers(q=deleted_title, limit=100)["papers"]
+    assert 6 not in [p["id"] for p in found]
+    # the search index equals one built from scratch over the library as it is now
+    fresh = SearchIndex()
+    real_build(fresh, list(reopened._docs.items()))
+    for query in ("graphs", "zebra", "quokka", WORDS[0], WORDS[7]):
+        assert np.array_equal(reopened._search.scores(query, reopened._columns.size),
+                              fresh.scores(query, reopened._columns.size)), query
+    reopened.close()
+
+
+def test_changes_made_before_a_kept_search_index_is_read_reach_it(tmp_path, monkeypatch):
+    """The same with a search index kept at a clean stop: changes made while it is still
+    being read back are applied to it once it is in place."""
+    lib = Library(tmp_path / "lib")
+    titles = [f"{a} {b} graphs" for a in WORDS[:6] for b in WORDS[6:12]]
+    cards, _ = records.clean_batch({"papers": [_card(i, t) for i, t in enumerate(titles)]})
+    lib.save_cards(cards)
+    kept = lib.indexes_to_keep()
+    lib.close()
+
+    release, reading = threading.Event(), threading.Event()
+    real_from_bytes = SearchIndex.from_bytes.__func__
+
+    def held_from_bytes(cls, data):
+        reading.set()
+        assert release.wait(30), "the kept index was never released"
+        return real_from_bytes(cls, data)
+    monkeypatch.setattr(SearchIndex, "from_bytes", classmethod(held_from_bytes))
+
+    reopened = Library(tmp_path / "lib", background_indexing=True, kept_indexes=kept)
+    reopened.start_indexing()
+    assert reading.wait(30)
+    reopened.update(5, {"notes": "walrus colonies"})
+    new, _ = records.clean_batch({"papers": [_card(501, "okapi sightings in ituri")]})
+    assert reopened.save_cards(new)["created"] == 1
+    assert not reopened.indexes_ready
+    release.set()
+    assert [p["id"] for p in reopened.list_papers(q="walrus")["papers"]] == [5]
+    assert [p["title"] for p in reopened.list_papers(q="okapi")["papers"]] == \
+        ["okapi sightings in ituri"]
+    fresh = SearchIndex()
+    fresh.build(list(reopened._docs.items()))
+    for query in ("graphs", "walrus", "okapi", WORDS[1]):
+        assert np.array_equal(reopened._search.scores(query, reopened._columns.size),
+                              fresh.scores(query, reopened._columns.size)), query
     reopened.close()
 
 
