@@ -47,6 +47,36 @@ def test_tag_editor_with_autocomplete(page, backend):
     assert "parallel" not in backend.paper(first["id"])["tags"]
 
 
+def test_a_late_answer_to_opening_a_paper_does_not_undo_a_tag_added_meanwhile(page, backend):
+    """Opening a paper asks for it in full; a tag added before that answer comes (the answer
+    then holds the paper without it) stays shown."""
+    wait_list_settled(page)
+    first = visible_rows(page)[0]
+    held = []
+
+    def hold_first_read(route):
+        if route.request.method == "GET" and not held:
+            held.append((route, route.fetch()))  # the paper as it is now, answered later
+        else:
+            route.continue_()
+    page.route(re.compile(rf"/api/papers/{first['id']}$"), hold_first_read)
+    row(page, 0).click()
+    expect(page.locator("#detail-title")).to_have_text(first["title"])
+    tag_input = page.locator("#detail-tags .tag-input")
+    tag_input.click()
+    tag_input.fill("early-bird")
+    tag_input.press("Enter")
+    chip = page.locator('#detail-tags .chip[data-tag="early-bird"]')
+    expect(chip).to_be_visible()
+    assert "early-bird" in backend.paper(first["id"])["tags"]
+    assert len(held) == 1, "opening the paper should have asked for it"
+    route, stale = held[0]
+    route.fulfill(response=stale)
+    expect(page.locator("#detail")).to_have_attribute("data-loading", "false")
+    expect(chip).to_be_visible()
+    expect(row_by_id(page, first["id"]).locator(".c-tags")).to_contain_text("early-bird")
+
+
 def test_notes_autosave_and_star_read(page, backend):
     first = _open_first(page)
     notes = page.locator("#detail-notes")

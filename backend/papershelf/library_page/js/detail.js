@@ -11,6 +11,7 @@ export class DetailPane {
     this.hooks = hooks;
     this.paper = null;
     this.seq = 0;
+    this._edits = 0; // answers to this pane's own changes taken in (see show)
     this._saveNotes = null;
   }
 
@@ -26,8 +27,14 @@ export class DetailPane {
     this.root.hidden = false;
     document.body.classList.add("detail-open");
     try {
-      const fresh = await api.getPaper(id);
-      if (my !== this.seq) return;
+      // An answer to a change made meanwhile (a tag added right away) may arrive before
+      // this one, which then holds the paper as it was: ask again rather than undo it.
+      let fresh, edits;
+      do {
+        edits = this._edits;
+        fresh = await api.getPaper(id);
+        if (my !== this.seq) return;
+      } while (edits !== this._edits);
       this._render(fresh, false);
     } catch (e) {
       if (my === this.seq) errorToast(e);
@@ -59,7 +66,7 @@ export class DetailPane {
   }
 
   refreshFrom(paper) {
-    if (this.paper && paper && paper.id === this.paper.id) this._render(paper, false);
+    if (this.paper && paper && paper.id === this.paper.id) { this._edits++; this._render(paper, false); }
   }
 
   _render(p, preliminary) {
@@ -122,6 +129,7 @@ export class DetailPane {
     this._tags = tagEditor(p.tags || [], async ({ add, remove }) => {
       try {
         const updated = await api.editTags(this.paper.id, add, remove);
+        this._edits++;
         this.paper = updated;
         this.hooks.onUpdated && this.hooks.onUpdated(updated, { tagsChanged: true });
         return updated.tags;
@@ -142,6 +150,7 @@ export class DetailPane {
       this._savingPromise = promise;
       try {
         const updated = await promise;
+        this._edits++;
         if (this.paper && this.paper.id === paperId) {
           this.paper = { ...updated, notes: updated.notes };
           status.textContent = notes.value === value ? "Saved" : "Saving…";
@@ -191,6 +200,7 @@ export class DetailPane {
     if (!this.paper) return;
     try {
       const updated = await api.patchPaper(this.paper.id, fields);
+      this._edits++;
       this._render(updated, false);
       this.hooks.onUpdated && this.hooks.onUpdated(updated, { tagsChanged: false });
     } catch (e) { errorToast(e); }
