@@ -77,6 +77,63 @@ def test_a_late_answer_to_opening_a_paper_does_not_undo_a_tag_added_meanwhile(pa
     expect(row_by_id(page, first["id"]).locator(".c-tags")).to_contain_text("early-bird")
 
 
+def test_a_tag_added_while_the_paper_is_being_read_stays_shown(page, backend):
+    """The paper's full answer may come in while a tag added at once is on its way: the pane
+    drawn from that answer (without the tag) then shows the tag when its answer comes."""
+    wait_list_settled(page)
+    first = visible_rows(page)[0]
+    reads, edits = [], []
+
+    def hold_first_read(route):
+        if route.request.method == "GET" and not reads:
+            reads.append((route, route.fetch()))
+        else:
+            route.continue_()
+    page.route(re.compile(rf"/api/papers/{first['id']}$"), hold_first_read)
+    page.route(re.compile(rf"/api/papers/{first['id']}/tags$"), lambda route: edits.append(route))
+    row(page, 0).click()
+    expect(page.locator("#detail-title")).to_have_text(first["title"])
+    tag_input = page.locator("#detail-tags .tag-input")
+    tag_input.click()
+    tag_input.fill("mid-flight")
+    tag_input.press("Enter")
+    page.wait_for_function("() => true")  # let the route handlers run
+    assert len(reads) == 1 and len(edits) == 1, (reads, edits)
+    route, before = reads[0]
+    route.fulfill(response=before)  # the read answers first, without the tag
+    expect(page.locator("#detail")).to_have_attribute("data-loading", "false")
+    edits[0].continue_()
+    expect(page.locator('#detail-tags .chip[data-tag="mid-flight"]')).to_be_visible()
+    assert "mid-flight" in backend.paper(first["id"])["tags"]
+
+
+def test_sidebar_entries_stay_the_same_buttons_when_counts_change(page, backend):
+    """A click on "Trash" as the counts refresh must reach a button still on the page."""
+    wait_list_settled(page)
+    trash = page.locator("#smart-trash")
+    expect(trash.locator(".side-count")).to_have_text("0")
+    handle = trash.element_handle()
+    row(page, 0).locator(".c-check input").click()
+    page.locator("#bulk-delete").click()
+    expect(trash.locator(".side-count")).to_have_text("1")
+    assert handle.evaluate("b => b.isConnected"), "the Trash button was replaced"
+    handle.click()
+    wait_count(page, 1)
+    # the same for a tag's entry
+    page.locator("#smart-all").click()
+    tag = page.locator('#tag-list .tag-item[data-tag="scaling"]')
+    count = int(tag.locator(".side-count").inner_text())
+    handle = tag.element_handle()
+    wait_list_settled(page)
+    untagged = next(r for r in visible_rows(page) if "scaling" not in r["tags"])
+    row(page, untagged["index"]).locator(".c-check input").click()
+    page.locator("#bulk-tag").click()
+    page.get_by_role("dialog").locator("input").fill("scaling")
+    page.get_by_role("dialog").locator("input").press("Enter")
+    expect(tag.locator(".side-count")).not_to_have_text(str(count))
+    assert handle.evaluate("b => b.isConnected"), "the tag's button was replaced"
+
+
 def test_notes_autosave_and_star_read(page, backend):
     first = _open_first(page)
     notes = page.locator("#detail-notes")

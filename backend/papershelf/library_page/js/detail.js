@@ -126,15 +126,23 @@ export class DetailPane {
     if (p.comments) meta.push(h("span", { title: "Comments" }, `${p.comments} comment${p.comments === 1 ? "" : "s"}`));
     if (p.arxiv_id) meta.push(h("span", { class: "mono" }, `arXiv:${p.arxiv_id}`));
 
-    this._tags = tagEditor(p.tags || [], async ({ add, remove }) => {
+    const editor = tagEditor(p.tags || [], async ({ add, remove }) => {
       try {
-        const updated = await api.editTags(this.paper.id, add, remove);
+        const updated = await api.editTags(p.id, add, remove);
         this._edits++;
-        this.paper = updated;
         this.hooks.onUpdated && this.hooks.onUpdated(updated, { tagsChanged: true });
+        if (!this.paper || this.paper.id !== p.id) return null; // another paper is shown now
+        if (this._tags !== editor) {
+          // The pane was drawn again while this change was on its way (the paper's full
+          // answer came in): that drawing holds the tags from before, so draw this one.
+          this._render(updated, false);
+          return null;
+        }
+        this.paper = updated;
         return updated.tags;
       } catch (e) { errorToast(e); return null; }
     });
+    this._tags = editor;
     this._tags.id = "detail-tags";
 
     const notes = h("textarea", { class: "notes", id: "detail-notes", rows: "5", placeholder: "Notes (saved automatically)", "aria-label": "Notes", spellcheck: "true" });
