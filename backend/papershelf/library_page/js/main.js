@@ -161,12 +161,21 @@ function buildLayout() {
 
 // ---------------------------------------------------------------- rendering ----
 function renderSmartList(counts) {
-  clear(els.smart);
+  // The entries are made once and then updated in place: rebuilt on every refresh of the
+  // counts, a click landing as they refresh would press a button already gone.
   const item = (id, label, ic, active, n, apply) => {
-    const b = h("button", { type: "button", class: `side-item ${active ? "active" : ""}`, id, "aria-current": active ? "true" : "false" },
-      ic ? icon(ic) : null, h("span", { class: "side-label" }, label), n != null ? h("span", { class: "side-count" }, formatNumber(n)) : null);
-    b.addEventListener("click", apply);
-    els.smart.appendChild(h("li", {}, b));
+    let b = els.smart.querySelector(`#${id}`);
+    if (!b) {
+      b = h("button", { type: "button", class: "side-item", id },
+        ic ? icon(ic) : null, h("span", { class: "side-label" }, label), h("span", { class: "side-count" }));
+      b.addEventListener("click", apply);
+      els.smart.appendChild(h("li", {}, b));
+    }
+    b.classList.toggle("active", active);
+    b.setAttribute("aria-current", active ? "true" : "false");
+    const count = b.querySelector(".side-count");
+    count.hidden = n == null;
+    count.textContent = n != null ? formatNumber(n) : "";
   };
   const plain = !state.read && !state.starred && !state.trash;
   item("smart-all", "All papers", "book", plain && !state.tag, counts.all, () => setState({ read: "", starred: false, trash: false, tag: "" }));
@@ -178,18 +187,29 @@ function renderSmartList(counts) {
 let tagData = [];
 let counts = {};
 function renderTags() {
-  clear(els.tagList);
   const f = els.tagFilter.value.trim().toLowerCase();
   const shown = tagData.filter((t) => !f || t.name.toLowerCase().includes(f));
-  for (const t of shown) {
+  // A tag's entry is kept from one refresh to the next (see renderSmartList).
+  const kept = new Map([...els.tagList.querySelectorAll(".tag-item")].map((b) => [b.dataset.tag, b.parentElement]));
+  const items = shown.map((t) => {
+    let li = kept.get(t.name);
+    if (!li) {
+      const b = h("button", { type: "button", class: "side-item tag-item", dataset: { tag: t.name } },
+        h("span", { class: "side-label" }, t.name), h("span", { class: "side-count" }));
+      b.addEventListener("click", () => setState({ tag: state.tag === t.name ? "" : t.name, trash: false }));
+      li = h("li", {}, b);
+    }
+    const b = li.firstChild;
     const active = state.tag === t.name;
-    const b = h("button", { type: "button", class: `side-item tag-item ${active ? "active" : ""}`, dataset: { tag: t.name }, "aria-pressed": active ? "true" : "false" },
-      h("span", { class: "side-label" }, t.name), h("span", { class: "side-count" }, formatNumber(t.count)));
-    b.addEventListener("click", () => setState({ tag: active ? "" : t.name, trash: false }));
-    els.tagList.appendChild(h("li", {}, b));
-  }
-  if (!tagData.length) els.tagList.appendChild(h("li", { class: "muted side-note" }, "No tags yet"));
-  else if (!shown.length) els.tagList.appendChild(h("li", { class: "muted side-note" }, "No tag matches"));
+    b.classList.toggle("active", active);
+    b.setAttribute("aria-pressed", active ? "true" : "false");
+    b.querySelector(".side-count").textContent = formatNumber(t.count);
+    return li;
+  });
+  if (!tagData.length) items.push(h("li", { class: "muted side-note" }, "No tags yet"));
+  else if (!shown.length) items.push(h("li", { class: "muted side-note" }, "No tag matches"));
+  const now = [...els.tagList.children];
+  if (now.length !== items.length || now.some((li, i) => li !== items[i])) els.tagList.replaceChildren(...items);
 }
 
 // The sidebar's active entry follows the filters (not the search text).
