@@ -47,25 +47,35 @@ def test_tag_editor_with_autocomplete(page, backend):
     assert "parallel" not in backend.paper(first["id"])["tags"]
 
 
+def _hold_first_read(page, paper_id: int) -> list:
+    """Hold the page's first read of the paper: [(route, response as of now)] once made."""
+    held = []
+
+    def hold(route):
+        if route.request.method == "GET" and not held:
+            held.append((route, route.fetch()))  # the paper as it is now, answered later
+        else:
+            route.continue_()
+    page.route(re.compile(rf"/api/papers/{paper_id}$"), hold)
+    return held
+
+
+def _open_and_add_tag(page, paper: dict, tag: str) -> None:
+    row(page, 0).click()
+    expect(page.locator("#detail-title")).to_have_text(paper["title"])
+    tag_input = page.locator("#detail-tags .tag-input")
+    tag_input.click()
+    tag_input.fill(tag)
+    tag_input.press("Enter")
+
+
 def test_a_late_answer_to_opening_a_paper_does_not_undo_a_tag_added_meanwhile(page, backend):
     """Opening a paper asks for it in full; a tag added before that answer comes (the answer
     then holds the paper without it) stays shown."""
     wait_list_settled(page)
     first = visible_rows(page)[0]
-    held = []
-
-    def hold_first_read(route):
-        if route.request.method == "GET" and not held:
-            held.append((route, route.fetch()))  # the paper as it is now, answered later
-        else:
-            route.continue_()
-    page.route(re.compile(rf"/api/papers/{first['id']}$"), hold_first_read)
-    row(page, 0).click()
-    expect(page.locator("#detail-title")).to_have_text(first["title"])
-    tag_input = page.locator("#detail-tags .tag-input")
-    tag_input.click()
-    tag_input.fill("early-bird")
-    tag_input.press("Enter")
+    held = _hold_first_read(page, first["id"])
+    _open_and_add_tag(page, first, "early-bird")
     chip = page.locator('#detail-tags .chip[data-tag="early-bird"]')
     expect(chip).to_be_visible()
     assert "early-bird" in backend.paper(first["id"])["tags"]
@@ -82,21 +92,9 @@ def test_a_tag_added_while_the_paper_is_being_read_stays_shown(page, backend):
     drawn from that answer (without the tag) then shows the tag when its answer comes."""
     wait_list_settled(page)
     first = visible_rows(page)[0]
-    reads, edits = [], []
-
-    def hold_first_read(route):
-        if route.request.method == "GET" and not reads:
-            reads.append((route, route.fetch()))
-        else:
-            route.continue_()
-    page.route(re.compile(rf"/api/papers/{first['id']}$"), hold_first_read)
+    reads, edits = _hold_first_read(page, first["id"]), []
     page.route(re.compile(rf"/api/papers/{first['id']}/tags$"), lambda route: edits.append(route))
-    row(page, 0).click()
-    expect(page.locator("#detail-title")).to_have_text(first["title"])
-    tag_input = page.locator("#detail-tags .tag-input")
-    tag_input.click()
-    tag_input.fill("mid-flight")
-    tag_input.press("Enter")
+    _open_and_add_tag(page, first, "mid-flight")
     page.wait_for_function("() => true")  # let the route handlers run
     assert len(reads) == 1 and len(edits) == 1, (reads, edits)
     route, before = reads[0]
